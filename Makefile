@@ -1,0 +1,40 @@
+# Everything runs inside .venv, made on first use from pyproject.toml.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FTRL := $(VENV)/bin/ftrl
+SAMPLES := data/samples
+OUT := out
+
+.PHONY: install demo test bench lint samples clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+demo: install
+	@mkdir -p $(OUT)
+	$(FTRL) train $(SAMPLES)/train.vw -o $(OUT)/demo.parquet --learning-rate 0.1 --passes 2
+	$(FTRL) predict -m $(OUT)/demo.parquet $(SAMPLES)/test.vw -o $(OUT)/demo.predictions
+	$(FTRL) evaluate -m $(OUT)/demo.parquet $(SAMPLES)/test.vw
+
+test: install
+	KERAS_BACKEND=numpy $(PY) -m pytest -q
+
+bench: install
+	$(PY) -m pip install -q -e '.[bench]'
+	$(PY) -m bench.run
+
+lint: install
+	$(VENV)/bin/ruff check ftrl_cli tests bench
+	$(VENV)/bin/ruff format --check ftrl_cli tests bench
+
+samples: install
+	$(PY) -m ftrl_cli.datagen samples $(SAMPLES)
+
+clean:
+	rm -rf $(OUT) .pytest_cache

@@ -1,0 +1,3 @@
+from ftrl_cli.cli import main
+
+main()

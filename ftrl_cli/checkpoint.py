@@ -1,0 +1,199 @@
+"""Model checkpoints: one zstd Parquet file, a row per coordinate ever touched.
+
+Columns: ``variable`` (``kernel`` or ``bias``), ``index`` (int64), ``weight``, ``linear``,
+``accumulator`` (float64); with EMA also ``average`` (and ``training_weight`` when the weights
+were replaced by their average, as Keras's ``fit()`` does, so training can continue exactly);
+with gradient accumulation also ``gradient_accumulator``.  The file metadata key ``ftrl`` holds
+JSON: format version, the Keras optimizer config, the feature config and the counters.
+
+Writes are atomic: a temporary file in the target's folder, fsync, rename.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+
+import numpy as np
+
+from ftrl_cli._version import __version__
+from ftrl_cli.config import OptimizerConfig
+from ftrl_cli.errors import FtrlError
+from ftrl_cli.kernels import layout as L
+from ftrl_cli.model import Model
+from ftrl_cli.readers.base import FeatureSpec
+
+FORMAT_VERSION = 1
+META_KEY = b"ftrl"
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint: its metadata and its columns as NumPy arrays."""
+
+    path: str
+    meta: dict
+    columns: dict[str, np.ndarray]
+
+    @property
+    def spec(self) -> FeatureSpec:
+        return FeatureSpec.from_dict(self.meta["features"])
+
+    @property
+    def optimizer(self) -> OptimizerConfig:
+        return OptimizerConfig.from_keras(self.meta["optimizer"])
+
+    @property
+    def use_bias(self) -> bool:
+        return bool(self.meta["model"]["use_bias"])
+
+    def serving_weights(self) -> tuple[np.ndarray, float]:
+        """Dense kernel vector and bias, as the model predicts."""
+        n = 1 << int(self.meta["features"]["hash_bits"])
+        w = np.zeros(n)
+        is_kernel = self.columns["variable"] == "kernel"
+        w[self.columns["index"][is_kernel]] = self.columns["weight"][is_kernel]
+        bias = self.columns["weight"][~is_kernel]
+        return w, float(bias[0]) if len(bias) else 0.0
+
+
+def save(model: Model, spec: FeatureSpec, path: str, extra: dict | None = None) -> None:
+    """Write ``model`` to ``path`` atomically (never a half-written file under that name)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    model.sync()
+    rows = np.flatnonzero(model.touched)
+    st = model.state[rows].astype(np.float64)
+    is_bias = rows == model.n_features
+    cols: dict[str, object] = {
+        "variable": pa.array(np.where(is_bias, "bias", "kernel")),
+        "index": pa.array(np.where(is_bias, 0, rows).astype(np.int64)),
+    }
+    weight = st[:, L.W]
+    if model.finalizes_to_average():
+        cols["weight"] = st[:, model.cols[L.COL_AVG]]
+        cols["training_weight"] = weight
+    else:
+        cols["weight"] = weight
+    cols["linear"] = st[:, L.Z]
+    cols["accumulator"] = st[:, L.N]
+    if model.config.use_ema:
+        cols["average"] = st[:, model.cols[L.COL_AVG]]
+    if model.config.gradient_accumulation_steps:
+        cols["gradient_accumulator"] = st[:, model.cols[L.COL_ACC]]
+        # Pending even when the sum happens to be exactly zero: it is still updated at the
+        # end of the accumulation window.
+        cols["accumulating"] = (model.mark[rows] & L.MARK_PENDING) != 0
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "created_by": f"ftrl {__version__}",
+        "optimizer": {"module": "keras.optimizers", "class_name": "Ftrl",
+                      "config": model.config.keras_config(), "registered_name": None},
+        "features": {**spec.to_dict(), "hashing": spec.hashing_config()},
+        "model": {"use_bias": model.use_bias, "state_dtype": np.dtype(model.state.dtype).name,
+                  "layer": "Dense(1, activation='sigmoid')", "loss": "binary_crossentropy"},
+        "counters": {"iterations": model.iterations, "examples": model.examples},
+        **(extra or {}),
+    }
+    table = pa.table(cols).replace_schema_metadata({META_KEY: json.dumps(meta).encode()})
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".ftrl-", suffix=".parquet.tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pq.write_table(table, fh, compression="zstd")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    try:
+        dfd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def load(path: str) -> Checkpoint:
+    """Read a checkpoint; a one-line :class:`FtrlError` when it is missing or not ours."""
+    import pyarrow.parquet as pq
+
+    if not os.path.exists(path):
+        raise FtrlError(f"{path}: no such model file")
+    try:
+        table = pq.read_table(path)
+    except Exception as e:  # pyarrow raises several types for a corrupt or foreign file
+        raise FtrlError(f"{path}: not a readable Parquet model ({_first_line(e)})") from None
+    raw = (table.schema.metadata or {}).get(META_KEY)
+    if raw is None:
+        raise FtrlError(f"{path}: Parquet file without ftrl metadata (not an ftrl model)")
+    try:
+        meta = json.loads(raw)
+        version = int(meta["format_version"])
+    except (ValueError, KeyError, TypeError):
+        raise FtrlError(f"{path}: damaged ftrl metadata") from None
+    if version > FORMAT_VERSION:
+        raise FtrlError(f"{path}: model format {version} is newer than this ftrl reads "
+                        f"({FORMAT_VERSION}); upgrade ftrl")
+    need = {"variable", "index", "weight", "linear", "accumulator"}
+    missing = need - set(table.column_names)
+    if missing:
+        raise FtrlError(f"{path}: model lacks column(s) {sorted(missing)}")
+    columns = {name: table.column(name).to_numpy(zero_copy_only=False)
+               for name in table.column_names}
+    return Checkpoint(path, meta, columns)
+
+
+def restore(ckpt: Checkpoint, config: OptimizerConfig, dtype: type = np.float64) -> Model:
+    """A :class:`Model` that continues training from ``ckpt`` with ``config``."""
+    model = Model(config, int(ckpt.meta["features"]["hash_bits"]), ckpt.use_bias, dtype)
+    c = ckpt.columns
+    rows = np.where(c["variable"] == "bias", model.n_features, c["index"]).astype(np.int64)
+    if rows.size and (rows.min() < 0 or rows.max() > model.n_features):
+        raise FtrlError(f"{ckpt.path}: kernel index out of range for its hash size")
+    st = model.state
+    st[rows, L.W] = c.get("training_weight", c["weight"])
+    st[rows, L.Z] = c["linear"]
+    st[rows, L.N] = c["accumulator"]
+    if config.use_ema:
+        # An average that was never kept starts where Keras starts it: at the weight.
+        st[rows, model.cols[L.COL_AVG]] = c.get("average", st[rows, L.W])
+    if config.gradient_accumulation_steps and "gradient_accumulator" in c:
+        acc = c["gradient_accumulator"]
+        st[rows, model.cols[L.COL_ACC]] = acc
+        pend = rows[c["accumulating"]] if "accumulating" in c else rows[acc != 0.0]
+        model.pending[: len(pend)] = pend
+        model.mark[pend] |= L.MARK_PENDING
+        model.ctr[L.CTR_NPEND] = len(pend)
+    model.touched[rows] = 1
+    counters = ckpt.meta.get("counters", {})
+    model.iterations = int(counters.get("iterations", 0))
+    model.examples = int(counters.get("examples", 0))
+    if config.use_ema:
+        st[:, model.cols[L.COL_EST]] = model.iterations
+    return model
+
+
+def check_compatible(ckpt: Checkpoint, spec: FeatureSpec, use_bias: bool) -> None:
+    """Refuse to continue from a model whose hashing or bias differ, saying what differs."""
+    theirs = ckpt.meta["features"].get("hashing") or ckpt.spec.hashing_config()
+    ours = spec.hashing_config()
+    diffs = [f"{k}: model has {theirs.get(k)!r}, this run has {ours[k]!r}"
+             for k in ours if theirs.get(k) != ours[k]]
+    if ckpt.use_bias != use_bias:
+        diffs.append(f"bias: model has {ckpt.use_bias}, this run has {use_bias}")
+    if diffs:
+        raise FtrlError(f"{ckpt.path}: incompatible with this run's features ("
+                        + "; ".join(diffs) + ")")
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__

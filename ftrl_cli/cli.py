@@ -1,0 +1,230 @@
+"""The ``ftrl`` command: train, predict, evaluate.
+
+Heavy modules (numpy, numba, pyarrow) are imported inside the commands, so ``ftrl --help``
+stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from click.core import ParameterSource
+
+from ftrl_cli._version import __version__
+
+FORMATS = click.Choice(["vw", "libsvm", "csv", "tsv", "criteo"])
+
+
+def _csv_list(_ctx, _param, value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip()) if value else ()
+
+
+def input_options(f):
+    """Options that say how to read the input records."""
+    opts = [
+        click.option("--format", "fmt", type=FORMATS, default=None,
+                     help="Input format (default: from the extension or the first line)."),
+        click.option("--no-header", is_flag=True,
+                     help="csv/tsv: the first line is data; name the columns with --columns."),
+        click.option("--columns", callback=_csv_list, default=None,
+                     help="csv/tsv without header: comma-separated column names."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def feature_options(f):
+    """Options that decide how features are hashed (fixed at training time)."""
+    opts = [
+        click.option("-b", "--hash-bits", type=click.IntRange(1, 30), default=22,
+                     show_default=True, help="Kernel size is 2**hash_bits."),
+        click.option("--label-column", default="label", show_default=True,
+                     help="csv/tsv: the label column."),
+        click.option("--ignore-columns", callback=_csv_list, default=None,
+                     help="csv/tsv: comma-separated columns to skip."),
+        click.option("--numeric-columns", callback=_csv_list, default=None,
+                     help="csv/tsv: comma-separated columns used as numeric values."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+OPTIMIZER_OPTIONS = [
+    # (flags, keras name, type, help)
+    (("--learning-rate",), "learning_rate", str,
+     "Float, or a Keras schedule as JSON. Keras default 0.001."),
+    (("--learning-rate-power",), "learning_rate_power", float, "<= 0. Default -0.5."),
+    (("--initial-accumulator-value",), "initial_accumulator_value", float, ">= 0. Default 0.1."),
+    (("--l1-regularization-strength", "--l1"), "l1_regularization_strength", float,
+     ">= 0. Default 0."),
+    (("--l2-regularization-strength", "--l2"), "l2_regularization_strength", float,
+     ">= 0 (stabilization L2). Default 0."),
+    (("--l2-shrinkage-regularization-strength", "--l2-shrinkage"),
+     "l2_shrinkage_regularization_strength", float, ">= 0 (magnitude L2). Default 0."),
+    (("--beta",), "beta", float, "Default 0."),
+    (("--weight-decay",), "weight_decay", float, "Decoupled weight decay. Default off."),
+    (("--clipnorm",), "clipnorm", float, "Clip each variable's gradient norm."),
+    (("--clipvalue",), "clipvalue", float, "Clip each gradient value."),
+    (("--global-clipnorm",), "global_clipnorm", float, "Clip the global gradient norm."),
+    (("--ema-momentum",), "ema_momentum", float, "EMA momentum in [0, 1]. Default 0.99."),
+    (("--ema-overwrite-frequency",), "ema_overwrite_frequency", int,
+     "Overwrite weights by their EMA every N iterations."),
+    (("--loss-scale-factor",), "loss_scale_factor", float, "Loss scale factor."),
+    (("--gradient-accumulation-steps",), "gradient_accumulation_steps", int,
+     "Update every N steps with the mean gradient (N >= 2)."),
+    (("--name",), "name", str, "Optimizer name (stored in the model). Default 'ftrl'."),
+]
+
+
+def optimizer_options(f):
+    """Every argument of keras.optimizers.Ftrl, under its Keras name."""
+    f = click.option("--use-ema/--no-ema", "use_ema", default=None,
+                     help="Keep an exponential moving average of the weights.")(f)
+    for flags, dest, typ, text in reversed(OPTIMIZER_OPTIONS):
+        f = click.option(*flags, dest, type=typ, default=None, help=text)(f)
+    f = click.option("--optimizer-config", type=click.Path(dir_okay=False), default=None,
+                     help="JSON written by Keras: optimizer.get_config() or "
+                          "keras.optimizers.serialize(optimizer). Flags override it.")(f)
+    return f
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ftrl")
+def cli() -> None:
+    """Train and serve CTR models on hashed sparse features with Keras's FTRL optimizer.
+
+    \b
+    Example:
+      ftrl train data/samples/train.vw -o model.parquet --learning-rate 0.1
+      ftrl predict -m model.parquet data/samples/test.vw -o preds.txt
+      ftrl evaluate -m model.parquet data/samples/test.vw
+    """
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Model file to write (Parquet); replaced atomically.")
+@click.option("--init-model", type=click.Path(dir_okay=False), default=None,
+              help="Continue training from this model.")
+@click.option("--passes", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Passes over the input (files only, not stdin).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Records per optimizer step (mean gradient), as a Keras batch.")
+@click.option("--no-bias", is_flag=True, help="No bias term (Dense(1, use_bias=False)).")
+@click.option("--state-dtype", type=click.Choice(["float64", "float32"]), default="float64",
+              show_default=True, help="Precision of the model state; float32 halves memory.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress table.")
+@input_options
+@feature_options
+@optimizer_options
+@click.pass_context
+def train(ctx: click.Context, inputs, output, init_model, passes, batch_size, no_bias,
+          state_dtype, quiet, fmt, no_header, columns, hash_bits, label_column, ignore_columns,
+          numeric_columns, optimizer_config, **optimizer_flags) -> None:
+    """Train a model on INPUT files ('-' for stdin) and write it to -o.
+
+    \b
+    Example:
+      ftrl train logs/day1.vw.gz logs/day2.vw.gz -o model.parquet \\
+          --learning-rate 0.05 --l1 1.0 --beta 1.0 -b 24
+      zcat today.tsv.gz | ftrl train - --format criteo -o new.parquet --init-model old.parquet
+    """
+    from ftrl_cli.commands.train import run_train
+
+    given = {k: v for k, v in optimizer_flags.items()
+             if ctx.get_parameter_source(k) == ParameterSource.COMMANDLINE}
+    hashing_given = any(ctx.get_parameter_source(k) == ParameterSource.COMMANDLINE
+                        for k in ("hash_bits", "label_column", "ignore_columns",
+                                  "numeric_columns"))
+    run_train(
+        inputs=list(inputs), output=output, init_model=init_model, passes=passes,
+        batch_size=batch_size, use_bias=not no_bias, state_dtype=state_dtype, quiet=quiet,
+        reader=dict(fmt=fmt, header=not no_header, columns=columns or None,
+                    hash_bits=hash_bits, label_column=label_column,
+                    ignore_columns=ignore_columns, numeric_columns=numeric_columns),
+        hashing_given=hashing_given, optimizer_config=optimizer_config, optimizer_flags=given,
+    )
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-m", "--model", "model_path", required=True, type=click.Path(dir_okay=False),
+              help="Model written by ftrl train.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write predictions here (default: stdout).")
+@click.option("--raw", is_flag=True, help="Print margins (logits) instead of probabilities.")
+@input_options
+def predict(inputs, model_path, output, raw, fmt, no_header, columns) -> None:
+    """Score INPUT records: one prediction per line, in input order.
+
+    A record with a tag gets 'tag prediction'.
+
+    \b
+    Example:
+      ftrl predict -m model.parquet test.vw > predictions.txt
+      tail -f live.vw | ftrl predict -m model.parquet -
+    """
+    from ftrl_cli.commands.predict import run_predict
+
+    run_predict(list(inputs), model_path, output, raw,
+                dict(fmt=fmt, header=not no_header, columns=columns or None))
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-m", "--model", "model_path", type=click.Path(dir_okay=False), default=None,
+              help="Model to score INPUT with.")
+@click.option("--predictions", type=click.Path(dir_okay=False), default=None,
+              help="Score an existing prediction file (one probability per line) instead.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@input_options
+def evaluate(inputs, model_path, predictions, as_json, fmt, no_header, columns) -> None:
+    """Logloss, AUC, normalized entropy and calibration of a model on labelled INPUT.
+
+    \b
+    Example:
+      ftrl evaluate -m model.parquet test.vw
+      ftrl evaluate --predictions predictions.txt test.vw --json
+    """
+    from ftrl_cli.commands.evaluate import run_evaluate
+
+    run_evaluate(list(inputs), model_path, predictions, as_json,
+                 dict(fmt=fmt, header=not no_header, columns=columns or None))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
+    from ftrl_cli.errors import FtrlError
+
+    try:
+        cli.main(args=argv, prog_name="ftrl", standalone_mode=False)
+    except FtrlError as e:
+        click.echo(f"ftrl: error: {e}", err=True)
+        sys.exit(e.exit_code)
+    except click.exceptions.NoArgsIsHelpError as e:
+        click.echo(e.ctx.get_help() if e.ctx else str(e))
+        sys.exit(2)
+    except click.UsageError as e:
+        where = f"ftrl {e.ctx.info_name}" if e.ctx and e.ctx.info_name != "ftrl" else "ftrl"
+        click.echo(f"{where}: error: {e.format_message()}", err=True)
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        click.echo(f"ftrl: error: {e.format_message()}", err=True)
+        sys.exit(e.exit_code)
+    except click.exceptions.Abort:
+        click.echo("ftrl: interrupted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("ftrl: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        # The reader of our stdout went away (e.g. `| head`): not an error of ours.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)

@@ -1,0 +1,84 @@
+"""``ftrl evaluate``: metrics of a model, or of a prediction file, against labelled records."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from ftrl_cli.commands.options import check_inputs
+from ftrl_cli.commands.predict import scored_batches
+from ftrl_cli.errors import FtrlError, InputError
+from ftrl_cli.metrics import evaluate
+from ftrl_cli.readers import read_batches, resolve_spec
+
+
+def _labelled(batch) -> None:
+    missing = np.flatnonzero(np.isnan(batch.labels))
+    if missing.size:
+        raise InputError(batch.source, int(batch.lines[missing[0]]),
+                         "record has no label (evaluate needs labels)")
+
+
+def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | None,
+                 as_json: bool, reader: dict) -> None:
+    if (model_path is None) == (predictions is None):
+        raise FtrlError("give exactly one of -m/--model and --predictions")
+    ys, ps, ws = [], [], []
+    if model_path is not None:
+        for batch, p in scored_batches(inputs, model_path, reader):
+            _labelled(batch)
+            ys.append(batch.labels)
+            ps.append(p)
+            ws.append(batch.weights)
+    else:
+        check_inputs(inputs + [predictions])
+        spec = resolve_spec(inputs, hash_bits=12, **reader)
+        for batch in read_batches(inputs, spec):
+            _labelled(batch)
+            ys.append(batch.labels)
+            ws.append(batch.weights)
+        ps.append(read_predictions(predictions))
+    y = np.concatenate(ys) if ys else np.empty(0)
+    p = np.concatenate(ps) if ps else np.empty(0)
+    w = np.concatenate(ws) if ws else np.empty(0)
+    if len(y) == 0:
+        raise FtrlError("no labelled records in the input")
+    if len(p) != len(y):
+        raise FtrlError(f"{predictions}: {len(p)} predictions for {len(y)} records")
+    report = evaluate(y, p, w)
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(format_report(report))
+
+
+def read_predictions(path: str) -> np.ndarray:
+    """Probabilities from a prediction file (the last field of each line; a tag may precede)."""
+    values = []
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for lineno, line in enumerate(fh, 1):
+            text = line.strip()
+            if not text:
+                continue
+            field = text.rsplit(None, 1)[-1]
+            try:
+                v = float(field)
+            except ValueError:
+                raise InputError(path, lineno, f"not a number: {field!r}") from None
+            if not 0.0 <= v <= 1.0:
+                raise InputError(path, lineno, f"not a probability in [0, 1]: {field}")
+            values.append(v)
+    return np.array(values)
+
+
+def format_report(report: dict) -> str:
+    rows = [("count", f"{report['count']:,}"),
+            ("logloss", f"{report['logloss']:.6f}"),
+            ("auc", f"{report['auc']:.6f}"),
+            ("normalized entropy", f"{report['normalized_entropy']:.6f}"),
+            ("calibration", f"{report['calibration']:.6f}"),
+            ("mean prediction", f"{report['mean_prediction']:.6f}"),
+            ("mean label", f"{report['mean_label']:.6f}")]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)

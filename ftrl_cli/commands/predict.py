@@ -1,0 +1,76 @@
+"""``ftrl predict``: score records with a trained model, one line per record, in order."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+
+import numpy as np
+
+from ftrl_cli import checkpoint
+from ftrl_cli._jit import first_run_notice
+from ftrl_cli.commands.options import check_inputs, check_writable
+from ftrl_cli.kernels.predict import margins, probabilities
+from ftrl_cli.readers import read_batches, resolve_spec
+from ftrl_cli.readers.base import Batch
+
+
+def scored_batches(inputs: list[str], model_path: str, reader: dict,
+                   raw: bool = False) -> Iterator[tuple[Batch, np.ndarray]]:
+    """Yield each input batch with its predictions (probabilities, or margins if ``raw``)."""
+    check_inputs(inputs)
+    ckpt = checkpoint.load(model_path)
+    trained = ckpt.spec
+    spec = resolve_spec(inputs, hash_bits=trained.hash_bits, label_column=trained.label_column,
+                        ignore_columns=trained.ignore_columns,
+                        numeric_columns=trained.numeric_columns, **reader)
+    w, bias = ckpt.serving_weights()
+    first_run_notice()
+    for batch in read_batches(inputs, spec):
+        X = batch.X
+        m = margins(X.indptr, X.indices, X.data, w, bias)
+        yield batch, (m if raw else probabilities(m))
+
+
+def format_lines(batch: Batch, preds: np.ndarray) -> str:
+    """Text for a batch: ``prediction`` per line, ``tag prediction`` where a tag exists."""
+    text = np.char.mod("%.9g", preds)
+    if batch.tags is not None:
+        text = [f"{t} {v}" if t else v for t, v in zip(batch.tags, text.tolist())]
+    else:
+        text = text.tolist()
+    return "\n".join(text) + "\n" if len(text) else ""
+
+
+def run_predict(inputs: list[str], model_path: str, output: str | None, raw: bool,
+                reader: dict) -> None:
+    if output is None:
+        out = sys.stdout
+        for batch, preds in scored_batches(inputs, model_path, reader, raw):
+            out.write(format_lines(batch, preds))
+            out.flush()
+        return
+    check_writable(output)
+    with atomic_text(output) as out:
+        for batch, preds in scored_batches(inputs, model_path, reader, raw):
+            out.write(format_lines(batch, preds))
+
+
+@contextlib.contextmanager
+def atomic_text(path: str):
+    """A text file that appears under ``path`` only when complete (old file kept on error)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".ftrl-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

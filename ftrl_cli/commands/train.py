@@ -1,0 +1,62 @@
+"""``ftrl train``: stream records through the model, then write one checkpoint."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from ftrl_cli import checkpoint
+from ftrl_cli._jit import first_run_notice
+from ftrl_cli.commands.options import build_optimizer_config, check_inputs, check_writable
+from ftrl_cli.config import OptimizerConfig
+from ftrl_cli.errors import FtrlError, InputError
+from ftrl_cli.model import Model
+from ftrl_cli.progress import Progress
+from ftrl_cli.readers import read_batches, resolve_spec
+
+
+def run_train(*, inputs: list[str], output: str, init_model: str | None, passes: int,
+              batch_size: int, use_bias: bool, state_dtype: str, quiet: bool, reader: dict,
+              hashing_given: bool, optimizer_config: str | None,
+              optimizer_flags: dict) -> None:
+    check_inputs(inputs)
+    check_writable(output)
+    if passes > 1 and "-" in inputs:
+        raise FtrlError("--passes > 1 needs files: stdin can be read only once")
+    dtype = np.dtype(state_dtype).type
+    ckpt = checkpoint.load(init_model) if init_model else None
+    if ckpt is not None and not hashing_given:
+        # Continue with the model's own hashing unless the user says otherwise.
+        h = ckpt.spec
+        reader = {**reader, "hash_bits": h.hash_bits, "label_column": h.label_column,
+                  "ignore_columns": h.ignore_columns, "numeric_columns": h.numeric_columns}
+    spec = resolve_spec(inputs, **reader)
+    base = ckpt.optimizer if ckpt is not None else OptimizerConfig()
+    cfg = build_optimizer_config(base, optimizer_config, optimizer_flags)
+    if ckpt is not None:
+        checkpoint.check_compatible(ckpt, spec, use_bias)
+        model = checkpoint.restore(ckpt, cfg, dtype)
+    else:
+        model = Model(cfg, spec.hash_bits, use_bias, dtype)
+    first_run_notice()
+    progress = Progress(None if quiet else sys.stderr)
+    start = time.perf_counter()
+    for _ in range(passes):
+        train_pass(model, inputs, spec, batch_size, progress)
+    checkpoint.save(model, spec, output)
+    progress.summary(passes, model.iterations, time.perf_counter() - start)
+
+
+def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
+               progress: Progress) -> None:
+    """One pass over ``inputs``; the last, partial step is applied at the end, as in Keras."""
+    for batch in read_batches(inputs, spec):
+        missing = np.flatnonzero(np.isnan(batch.labels))
+        if missing.size:
+            raise InputError(batch.source, int(batch.lines[missing[0]]),
+                             "record has no label (training needs 0/1 or -1/1)")
+        preds = model.train(batch.X, batch.labels, batch.weights, batch_size)
+        progress.update(batch.labels, preds, batch.weights, np.diff(batch.X.indptr))
+    model.flush()

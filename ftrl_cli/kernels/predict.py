@@ -1,0 +1,31 @@
+"""Scoring: margins of CSR rows against a dense weight vector, parallel over rows."""
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(nogil=True, cache=True, parallel=True)
+def margins(indptr, indices, values, weights, bias):
+    """``out[r] = bias + sum_k weights[indices[k]] * values[k]`` over row r's entries."""
+    n = indptr.shape[0] - 1
+    out = np.empty(n, dtype=np.float64)
+    for r in prange(n):
+        m = bias
+        for k in range(indptr[r], indptr[r + 1]):
+            m += weights[indices[k]] * values[k]
+        out[r] = m
+    return out
+
+
+@njit(nogil=True, cache=True)
+def probabilities(m):
+    """Logistic function, stable for large ``|m|``."""
+    out = np.empty(m.shape[0], dtype=np.float64)
+    for i in range(m.shape[0]):
+        x = m[i]
+        if x >= 0.0:
+            out[i] = 1.0 / (1.0 + np.exp(-x))
+        else:
+            e = np.exp(x)
+            out[i] = e / (1.0 + e)
+    return out

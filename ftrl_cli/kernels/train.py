@@ -1,0 +1,106 @@
+"""The training loop over CSR rows: progressive prediction, gradient gather, step when full."""
+
+import math
+
+from numba import njit
+
+from ftrl_cli.kernels.ftrl import apply_step, ema_catch_up
+from ftrl_cli.kernels.layout import (
+    CTR_EXAMPLES,
+    CTR_IT,
+    CTR_NACT,
+    CTR_ROWS,
+    HP_ACCUM,
+    HP_BIAS,
+    HP_EMA,
+    HP_EMA_FREQ,
+    HP_EMA_MOM,
+    MARK_ACTIVE,
+    W,
+)
+
+
+@njit(nogil=True, cache=True, error_model="numpy", inline="always")
+def sigmoid(m):
+    if m >= 0.0:
+        return 1.0 / (1.0 + math.exp(-m))
+    e = math.exp(m)
+    return e / (1.0 + e)
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def train_rows(
+    indptr,
+    indices,
+    values,
+    labels,
+    weights,
+    state,
+    touched,
+    gbuf,
+    mark,
+    active,
+    pending,
+    ctr,
+    hp,
+    cols,
+    sched_kind,
+    sched_p,
+    batch_size,
+    preds,
+):
+    """Train on CSR rows in order; ``preds[r]`` is row r's probability before its step.
+
+    A step gathers ``batch_size`` records (mean gradient of logistic loss, importance-weighted)
+    and is applied when full; a partial step stays gathered in ``gbuf`` across calls, so input
+    chunking never changes the result.  Call ``flush_step`` at the end of a pass.
+    """
+    bias_row = state.shape[0] - 1
+    use_bias = hp[HP_BIAS] != 0.0
+    lazy_overwrite = hp[HP_EMA] != 0.0 and hp[HP_EMA_FREQ] > 0.0
+    accum = int(hp[HP_ACCUM])
+    ema_accum = accum if accum >= 2 else 1
+    freq = int(hp[HP_EMA_FREQ])
+    momentum = hp[HP_EMA_MOM]
+    for r in range(indptr.shape[0] - 1):
+        start = indptr[r]
+        end = indptr[r + 1]
+        if lazy_overwrite:
+            # An overwrite may have replaced an idle weight by its average: materialise it.
+            it = ctr[CTR_IT]
+            for k in range(start, end):
+                ema_catch_up(state, indices[k], cols, it, ema_accum, freq, momentum)
+            if use_bias:
+                ema_catch_up(state, bias_row, cols, it, ema_accum, freq, momentum)
+        margin = state[bias_row, W] if use_bias else 0.0
+        for k in range(start, end):
+            margin += state[indices[k], W] * values[k]
+        p = sigmoid(margin)
+        preds[r] = p
+        d = weights[r] * (p - labels[r])
+        nact = ctr[CTR_NACT]
+        for k in range(start, end):
+            j = indices[k]
+            if mark[j] & MARK_ACTIVE == 0:
+                mark[j] |= MARK_ACTIVE
+                active[nact] = j
+                nact += 1
+            gbuf[j] += d * values[k]
+        if use_bias:
+            if mark[bias_row] & MARK_ACTIVE == 0:
+                mark[bias_row] |= MARK_ACTIVE
+                active[nact] = bias_row
+                nact += 1
+            gbuf[bias_row] += d
+        ctr[CTR_NACT] = nact
+        ctr[CTR_ROWS] += 1
+        ctr[CTR_EXAMPLES] += 1
+        if ctr[CTR_ROWS] >= batch_size:
+            apply_step(state, touched, gbuf, mark, active, pending, ctr, hp, cols, sched_kind, sched_p)
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def flush_step(state, touched, gbuf, mark, active, pending, ctr, hp, cols, sched_kind, sched_p):
+    """Apply a partial step (the last, smaller batch of a pass), if any record is gathered."""
+    if ctr[CTR_ROWS] > 0:
+        apply_step(state, touched, gbuf, mark, active, pending, ctr, hp, cols, sched_kind, sched_p)

@@ -1,0 +1,137 @@
+"""The trainable model: Keras's ``Dense(1)`` on hashed features, with its optimizer state.
+
+Python keeps the arrays and the counters; ``kernels.train`` does every per-record operation.
+
+>>> import numpy as np, scipy.sparse as sp
+>>> m = Model(OptimizerConfig(learning_rate=0.5), hash_bits=4)
+>>> X = sp.csr_matrix(np.array([[1.0, 0, 0, 0] + [0] * 12]))
+>>> p = m.train(X, np.array([1.0]))
+>>> float(p[0]), m.iterations
+(0.5, 1)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from ftrl_cli.config import OptimizerConfig
+from ftrl_cli.kernels import layout as L
+from ftrl_cli.kernels.ftrl import catch_up_all
+from ftrl_cli.kernels.train import flush_step, train_rows
+
+
+class Model:
+    """Weights and optimizer slots of a hashed logistic-regression model."""
+
+    def __init__(
+        self,
+        config: OptimizerConfig,
+        hash_bits: int,
+        use_bias: bool = True,
+        dtype: type = np.float64,
+    ) -> None:
+        self.config = config.validate()
+        self.hash_bits = hash_bits
+        self.use_bias = use_bias
+        self.n_features = 1 << hash_bits
+        rows = self.n_features + 1  # the last row is the bias
+        self.cols = np.full(L.N_OPTIONAL, -1, dtype=np.int64)
+        ncol = 3
+        if config.use_ema:
+            self.cols[L.COL_AVG], self.cols[L.COL_EST] = ncol, ncol + 1
+            ncol += 2
+        if config.gradient_accumulation_steps:
+            self.cols[L.COL_ACC] = ncol
+            ncol += 1
+        self.state = np.zeros((rows, ncol), dtype=dtype)
+        self.state[:, L.N] = config.initial_accumulator_value
+        self.touched = np.zeros(rows, dtype=np.uint8)
+        self.gbuf = np.zeros(rows, dtype=np.float64)
+        self.mark = np.zeros(rows, dtype=np.uint8)
+        self.active = np.zeros(rows, dtype=np.int64)
+        self.pending = np.zeros(rows if config.gradient_accumulation_steps else 1, dtype=np.int64)
+        self.ctr = np.zeros(L.N_CTR, dtype=np.int64)
+        self.hp = config.hyper_parameters(use_bias)
+
+    # ---- counters ----
+    @property
+    def iterations(self) -> int:
+        """Keras's ``optimizer._iterations``: steps applied, accumulation micro-steps included."""
+        return int(self.ctr[L.CTR_IT])
+
+    @iterations.setter
+    def iterations(self, value: int) -> None:
+        self.ctr[L.CTR_IT] = value
+
+    @property
+    def examples(self) -> int:
+        return int(self.ctr[L.CTR_EXAMPLES])
+
+    @examples.setter
+    def examples(self, value: int) -> None:
+        self.ctr[L.CTR_EXAMPLES] = value
+
+    # ---- training ----
+    def _kernel_args(self) -> tuple:
+        kind, params = self.config.learning_rate_kernel(self.iterations)
+        return (self.state, self.touched, self.gbuf, self.mark, self.active, self.pending,
+                self.ctr, self.hp, self.cols, kind, params)
+
+    def train(
+        self,
+        X: sp.csr_matrix,
+        labels: np.ndarray,
+        weights: np.ndarray | None = None,
+        batch_size: int = 1,
+    ) -> np.ndarray:
+        """Train on the rows of ``X`` in order; return each row's probability before its step."""
+        n = X.shape[0]
+        if weights is None:
+            weights = np.ones(n)
+        preds = np.empty(n)
+        if callable(self.config.learning_rate) and not hasattr(self.config.learning_rate, "kind"):
+            # A Python callable is asked once per step, as Keras does.
+            for r in range(n):
+                preds[r : r + 1] = self._train_rows(X[r : r + 1], labels[r : r + 1],
+                                                    weights[r : r + 1], batch_size)
+            return preds
+        return self._train_rows(X, labels, weights, batch_size, preds)
+
+    def _train_rows(self, X, labels, weights, batch_size, preds=None):
+        if preds is None:
+            preds = np.empty(X.shape[0])
+        state, touched, gbuf, mark, active, pending, ctr, hp, cols, kind, params = (
+            self._kernel_args())
+        train_rows(X.indptr.astype(np.int64, copy=False), X.indices, X.data.astype(np.float64, copy=False),
+                   np.asarray(labels, dtype=np.float64), np.asarray(weights, dtype=np.float64),
+                   state, touched, gbuf, mark, active, pending, ctr, hp, cols, kind, params,
+                   int(batch_size), preds)
+        return preds
+
+    def flush(self) -> None:
+        """Apply the gathered partial step, as Keras does with an epoch's last, short batch."""
+        flush_step(*self._kernel_args())
+
+    # ---- the moving average ----
+    def _ema_args(self) -> tuple[int, int, float]:
+        accum = self.config.gradient_accumulation_steps or 1
+        return accum, int(self.hp[L.HP_EMA_FREQ]), float(self.config.ema_momentum)
+
+    def sync(self) -> None:
+        """Bring every lazily kept moving average up to the current iteration."""
+        if self.config.use_ema:
+            rows = np.flatnonzero(self.touched).astype(np.int64)
+            catch_up_all(self.state, rows, self.cols, self.iterations, *self._ema_args())
+
+    def finalizes_to_average(self) -> bool:
+        """Keras's ``fit()`` ends by replacing the weights with their moving average."""
+        return bool(self.config.use_ema)
+
+    def serving_weights(self) -> tuple[np.ndarray, float]:
+        """``(kernel, bias)`` as the trained model predicts: EMA-finalized where Keras does."""
+        self.sync()
+        col = self.cols[L.COL_AVG] if self.finalizes_to_average() else L.W
+        w = np.ascontiguousarray(self.state[: self.n_features, col], dtype=np.float64)
+        bias = float(self.state[self.n_features, col]) if self.use_bias else 0.0
+        return w, bias

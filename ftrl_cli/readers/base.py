@@ -1,0 +1,79 @@
+"""What every reader produces: CSR batches of hashed features plus per-record arrays."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """How records become hashed features; stored in checkpoints and compared on warm start.
+
+    ``format`` is one of ``vw``, ``libsvm``, ``csv``, ``tsv``, ``criteo``.
+
+    >>> FeatureSpec(format="vw", hash_bits=18).n_features
+    262144
+    """
+
+    format: str
+    hash_bits: int = 22
+    # delimited formats only
+    header: bool = True
+    columns: tuple[str, ...] | None = None
+    label_column: str = "label"
+    ignore_columns: tuple[str, ...] = ()
+    numeric_columns: tuple[str, ...] = ()
+
+    @property
+    def n_features(self) -> int:
+        return 1 << self.hash_bits
+
+    def hashing_config(self) -> dict:
+        """The part of the spec that decides which coordinate a feature lands on."""
+        return {
+            "hash": "murmurhash3_x86_32",
+            "hash_bits": self.hash_bits,
+            "label_column": self.label_column,
+            "ignore_columns": sorted(self.ignore_columns),
+            "numeric_columns": sorted(self.numeric_columns),
+        }
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["columns"] = list(self.columns) if self.columns is not None else None
+        d["ignore_columns"] = list(self.ignore_columns)
+        d["numeric_columns"] = list(self.numeric_columns)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> FeatureSpec:
+        d = dict(d)
+        if d.get("columns") is not None:
+            d["columns"] = tuple(d["columns"])
+        d["ignore_columns"] = tuple(d.get("ignore_columns", ()))
+        d["numeric_columns"] = tuple(d.get("numeric_columns", ()))
+        return cls(**d)
+
+
+@dataclass
+class Batch:
+    """Consecutive records of one source.
+
+    ``X`` is ``(n, 2**hash_bits)`` CSR, float64 values (duplicates allowed: they add up).
+    ``labels`` are 0.0/1.0, NaN where a record carries no label; ``weights`` are importance
+    weights (1.0 by default); ``tags`` is ``None`` when no record of the batch has a tag;
+    ``lines`` holds each record's 1-based line number in ``source``.
+    """
+
+    X: sp.csr_matrix
+    labels: np.ndarray
+    weights: np.ndarray
+    lines: np.ndarray
+    source: str
+    tags: list[str | None] | None = field(default=None)
+
+    def __len__(self) -> int:
+        return self.X.shape[0]

@@ -1,0 +1,38 @@
+"""Real Keras as the reference: a Dense(1) logistic model trained with keras.optimizers.Ftrl.
+
+Keras's NumPy backend has no autodiff, so the logistic-loss gradient of the batch mean is written
+out (it is the textbook one); every optimizer computation is Keras's own.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def keras_fit(keras, X, y, batch_size, optimizer_kwargs, weights=None, epochs=1,
+              kernel0=None, bias0=0.0, use_bias=True, finalize=True):
+    """Train like ``model.fit(X, y, batch_size, shuffle=False)``; return (kernel, bias)."""
+    X = np.asarray(X, dtype=np.float64)
+    n, d = X.shape
+    kernel = keras.Variable(np.zeros(d) if kernel0 is None else np.array(kernel0, dtype=float),
+                            dtype="float64", name="kernel")
+    bias = keras.Variable(np.array([bias0], dtype=float), dtype="float64", name="bias")
+    kwargs = dict(optimizer_kwargs)
+    if isinstance(kwargs.get("learning_rate"), dict):
+        kwargs["learning_rate"] = keras.optimizers.schedules.deserialize(kwargs["learning_rate"])
+    opt = keras.optimizers.Ftrl(**kwargs)
+    scale = kwargs.get("loss_scale_factor") or 1.0
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    variables = [kernel, bias] if use_bias else [kernel]
+    for _ in range(epochs):
+        for start in range(0, n, batch_size):
+            xb, yb, wb = X[start:start + batch_size], y[start:start + batch_size], \
+                w[start:start + batch_size]
+            margin = xb @ kernel.numpy() + (bias.numpy()[0] if use_bias else 0.0)
+            p = 1.0 / (1.0 + np.exp(-margin))
+            d_margin = wb * (p - yb) / len(yb) * scale
+            grads = [xb.T @ d_margin, np.array([d_margin.sum()])][: len(variables)]
+            opt.apply(grads, variables)
+    if finalize:
+        opt.finalize_variable_values(variables)
+    return kernel.numpy().copy(), float(bias.numpy()[0]) if use_bias else 0.0
