@@ -92,7 +92,8 @@ def save(model: Model, spec: FeatureSpec, path: str, extra: dict | None = None) 
         "created_by": f"ftrl {__version__}",
         "optimizer": {"module": "keras.optimizers", "class_name": "Ftrl",
                       "config": model.config.keras_config(), "registered_name": None},
-        "features": {**spec.to_dict(), "hashing": spec.hashing_config()},
+        "features": spec.to_dict(),
+        "hashing": spec.hashing_config(),
         "model": {"use_bias": model.use_bias, "state_dtype": np.dtype(model.state.dtype).name,
                   "layer": "Dense(1, activation='sigmoid')", "loss": "binary_crossentropy"},
         "counters": {"iterations": model.iterations, "examples": model.examples},
@@ -183,7 +184,7 @@ def restore(ckpt: Checkpoint, config: OptimizerConfig, dtype: type = np.float64)
 
 def check_compatible(ckpt: Checkpoint, spec: FeatureSpec, use_bias: bool) -> None:
     """Refuse to continue from a model whose hashing or bias differ, saying what differs."""
-    theirs = ckpt.meta["features"].get("hashing") or ckpt.spec.hashing_config()
+    theirs = ckpt.meta.get("hashing") or ckpt.spec.hashing_config()
     ours = spec.hashing_config()
     diffs = [f"{k}: model has {theirs.get(k)!r}, this run has {ours[k]!r}"
              for k in ours if theirs.get(k) != ours[k]]

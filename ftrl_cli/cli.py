@@ -143,7 +143,7 @@ def train(ctx: click.Context, inputs, output, init_model, passes, batch_size, no
     run_train(
         inputs=list(inputs), output=output, init_model=init_model, passes=passes,
         batch_size=batch_size, use_bias=not no_bias, state_dtype=state_dtype, quiet=quiet,
-        reader=dict(fmt=fmt, header=not no_header, columns=columns or None,
+        reader=dict(format=fmt, header=not no_header, columns=columns or None,
                     hash_bits=hash_bits, label_column=label_column,
                     ignore_columns=ignore_columns, numeric_columns=numeric_columns),
         hashing_given=hashing_given, optimizer_config=optimizer_config, optimizer_flags=given,
@@ -171,7 +171,7 @@ def predict(inputs, model_path, output, raw, fmt, no_header, columns) -> None:
     from ftrl_cli.commands.predict import run_predict
 
     run_predict(list(inputs), model_path, output, raw,
-                dict(fmt=fmt, header=not no_header, columns=columns or None))
+                dict(format=fmt, header=not no_header, columns=columns or None))
 
 
 @cli.command()
@@ -193,7 +193,7 @@ def evaluate(inputs, model_path, predictions, as_json, fmt, no_header, columns) 
     from ftrl_cli.commands.evaluate import run_evaluate
 
     run_evaluate(list(inputs), model_path, predictions, as_json,
-                 dict(fmt=fmt, header=not no_header, columns=columns or None))
+                 dict(format=fmt, header=not no_header, columns=columns or None))
 
 
 def main(argv: list[str] | None = None) -> None:
