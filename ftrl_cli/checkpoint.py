@@ -173,10 +173,10 @@ def restore(ckpt: Checkpoint, config: OptimizerConfig, dtype: type = np.float64)
         model.pending[: len(pend)] = pend
         model.mark[pend] |= L.MARK_PENDING
         model.ctr[L.CTR_NPEND] = len(pend)
-    model.touched[rows] = 1
     counters = ckpt.meta.get("counters", {})
     model.iterations = int(counters.get("iterations", 0))
     model.examples = int(counters.get("examples", 0))
+    st[rows, L.T] = max(model.examples - 1, 0) % L.STAMP_MOD
     if config.use_ema:
         st[:, model.cols[L.COL_EST]] = model.iterations
     return model

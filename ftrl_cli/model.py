@@ -18,7 +18,9 @@ import scipy.sparse as sp
 from ftrl_cli.config import OptimizerConfig
 from ftrl_cli.kernels import layout as L
 from ftrl_cli.kernels.ftrl import catch_up_all
+from ftrl_cli.kernels.online import train_online
 from ftrl_cli.kernels.train import flush_step, train_rows
+from ftrl_cli.schedules import Schedule
 
 
 class Model:
@@ -37,7 +39,7 @@ class Model:
         self.n_features = 1 << hash_bits
         rows = self.n_features + 1  # the last row is the bias
         self.cols = np.full(L.N_OPTIONAL, -1, dtype=np.int64)
-        ncol = 3
+        ncol = L.BASE_COLS
         if config.use_ema:
             self.cols[L.COL_AVG], self.cols[L.COL_EST] = ncol, ncol + 1
             ncol += 2
@@ -46,7 +48,7 @@ class Model:
             ncol += 1
         self.state = np.zeros((rows, ncol), dtype=dtype)
         self.state[:, L.N] = config.initial_accumulator_value
-        self.touched = np.zeros(rows, dtype=np.uint8)
+        self.state[:, L.T] = -1.0
         self.gbuf = np.zeros(rows, dtype=np.float64)
         self.mark = np.zeros(rows, dtype=np.uint8)
         self.active = np.zeros(rows, dtype=np.int64)
@@ -72,11 +74,23 @@ class Model:
     def examples(self, value: int) -> None:
         self.ctr[L.CTR_EXAMPLES] = value
 
+    @property
+    def touched(self) -> np.ndarray:
+        """Boolean mask of the rows (kernel coordinates, then the bias) ever updated."""
+        return self.state[:, L.T] >= 0
+
     # ---- training ----
     def _kernel_args(self) -> tuple:
         kind, params = self.config.learning_rate_kernel(self.iterations)
-        return (self.state, self.touched, self.gbuf, self.mark, self.active, self.pending,
+        return (self.state, self.gbuf, self.mark, self.active, self.pending,
                 self.ctr, self.hp, self.cols, kind, params)
+
+    def _online(self, batch_size: int) -> bool:
+        """Whether the fused one-record-per-step kernel computes exactly this configuration."""
+        c = self.config
+        return (batch_size == 1 and self.ctr[L.CTR_ROWS] == 0 and not c.use_ema
+                and not c.gradient_accumulation_steps and not c.clipnorm
+                and not c.global_clipnorm)
 
     def train(
         self,
@@ -90,7 +104,8 @@ class Model:
         if weights is None:
             weights = np.ones(n)
         preds = np.empty(n)
-        if callable(self.config.learning_rate) and not hasattr(self.config.learning_rate, "kind"):
+        if callable(self.config.learning_rate) and not isinstance(self.config.learning_rate,
+                                                                  Schedule):
             # A Python callable is asked once per step, as Keras does.
             for r in range(n):
                 preds[r : r + 1] = self._train_rows(X[r : r + 1], labels[r : r + 1],
@@ -101,12 +116,17 @@ class Model:
     def _train_rows(self, X, labels, weights, batch_size, preds=None):
         if preds is None:
             preds = np.empty(X.shape[0])
-        state, touched, gbuf, mark, active, pending, ctr, hp, cols, kind, params = (
-            self._kernel_args())
-        train_rows(X.indptr.astype(np.int64, copy=False), X.indices, X.data.astype(np.float64, copy=False),
-                   np.asarray(labels, dtype=np.float64), np.asarray(weights, dtype=np.float64),
-                   state, touched, gbuf, mark, active, pending, ctr, hp, cols, kind, params,
-                   int(batch_size), preds)
+        state, gbuf, mark, active, pending, ctr, hp, cols, kind, params = self._kernel_args()
+        indptr = X.indptr.astype(np.int64, copy=False)
+        data = X.data.astype(np.float64, copy=False)
+        labels = np.asarray(labels, dtype=np.float64)
+        weights = np.asarray(weights, dtype=np.float64)
+        if self._online(batch_size):
+            train_online(indptr, X.indices, data, labels, weights, state, gbuf, mark, ctr, hp,
+                         kind, params, preds)
+        else:
+            train_rows(indptr, X.indices, data, labels, weights, state, gbuf, mark, active,
+                       pending, ctr, hp, cols, kind, params, int(batch_size), preds)
         return preds
 
     def flush(self) -> None:

@@ -14,6 +14,7 @@ from ftrl_cli.kernels.layout import (
     COL_ACC,
     COL_AVG,
     COL_EST,
+    CTR_EXAMPLES,
     CTR_IT,
     CTR_NACT,
     CTR_NPEND,
@@ -34,7 +35,9 @@ from ftrl_cli.kernels.layout import (
     HP_WD,
     MARK_ACTIVE,
     MARK_PENDING,
+    STAMP_MOD,
     N,
+    T,
     W,
     Z,
 )
@@ -103,13 +106,14 @@ def ema_catch_up(state, j, cols, t, accum, freq, momentum):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def apply_step(state, touched, gbuf, mark, active, pending, ctr, hp, cols, sched_kind, sched_p):
+def apply_step(state, gbuf, mark, active, pending, ctr, hp, cols, sched_kind, sched_p):
     """Apply one optimizer iteration to the gathered gradient sums and reset the gather buffers.
 
     ``gbuf[j]`` holds the sum over the step's records of each record's gradient; the step uses
     their mean, as a Keras model does with a batch.
     """
     it = ctr[CTR_IT]
+    stamp = float((ctr[CTR_EXAMPLES] - 1) % STAMP_MOD)
     count = ctr[CTR_ROWS]
     nact = ctr[CTR_NACT]
     bias_row = state.shape[0] - 1
@@ -131,7 +135,7 @@ def apply_step(state, touched, gbuf, mark, active, pending, ctr, hp, cols, sched
                 state[j, c_acc] += gbuf[j]
                 gbuf[j] = 0.0
                 mark[j] &= ~MARK_ACTIVE
-                touched[j] = 1
+                state[j, T] = stamp
                 if mark[j] & MARK_PENDING == 0:
                     mark[j] |= MARK_PENDING
                     pending[npend] = j
@@ -191,7 +195,7 @@ def apply_step(state, touched, gbuf, mark, active, pending, ctr, hp, cols, sched
                 w = avg
             state[j, cols[COL_EST]] = it + 1
         state[j, W] = w
-        touched[j] = 1
+        state[j, T] = stamp
         gbuf[j] = 0.0
         mark[j] &= ~MARK_ACTIVE
     ctr[CTR_IT] = it + 1

@@ -8,6 +8,11 @@ that a coordinate's weight, linear and accumulator sit in one cache line.
 W = 0  # the weight itself (Keras's variable)
 Z = 1  # "linear"
 N = 2  # "accumulator"
+# Which record last touched the coordinate, modulo STAMP_MOD (-1: never).  It shares the
+# cache line of the weight, so the online loop finds duplicate features in a record for free.
+T = 3
+BASE_COLS = 4
+STAMP_MOD = 1 << 24  # exact in float32 state too
 
 # Slots of the ``cols`` array that locate optional state columns (-1 when absent).
 COL_AVG = 0  # EMA of the weight

@@ -36,7 +36,6 @@ def train_rows(
     labels,
     weights,
     state,
-    touched,
     gbuf,
     mark,
     active,
@@ -96,11 +95,11 @@ def train_rows(
         ctr[CTR_ROWS] += 1
         ctr[CTR_EXAMPLES] += 1
         if ctr[CTR_ROWS] >= batch_size:
-            apply_step(state, touched, gbuf, mark, active, pending, ctr, hp, cols, sched_kind, sched_p)
+            apply_step(state, gbuf, mark, active, pending, ctr, hp, cols, sched_kind, sched_p)
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def flush_step(state, touched, gbuf, mark, active, pending, ctr, hp, cols, sched_kind, sched_p):
+def flush_step(state, gbuf, mark, active, pending, ctr, hp, cols, sched_kind, sched_p):
     """Apply a partial step (the last, smaller batch of a pass), if any record is gathered."""
     if ctr[CTR_ROWS] > 0:
-        apply_step(state, touched, gbuf, mark, active, pending, ctr, hp, cols, sched_kind, sched_p)
+        apply_step(state, gbuf, mark, active, pending, ctr, hp, cols, sched_kind, sched_p)

@@ -1,0 +1,96 @@
+"""The online fast path: one record per step, updating each weight as soon as it is read.
+
+Used when a step is one record and no option couples coordinates across a step (no clipnorm,
+global_clipnorm, EMA or gradient accumulation).  It computes exactly what ``train_rows`` +
+``apply_step`` compute, without the gather buffers: a record's features are read once for the
+prediction and updated while their cache lines are still hot.
+"""
+
+from numba import njit
+
+from ftrl_cli.kernels.ftrl import coordinate_update
+from ftrl_cli.kernels.layout import (
+    CTR_EXAMPLES,
+    CTR_IT,
+    HP_BETA,
+    HP_BIAS,
+    HP_CLIPVALUE,
+    HP_L1,
+    HP_L2,
+    HP_LSCALE,
+    HP_POWER,
+    HP_SHRINK,
+    HP_WD,
+    MARK_ACTIVE,
+    STAMP_MOD,
+    N,
+    T,
+    W,
+    Z,
+)
+from ftrl_cli.kernels.schedule import learning_rate_at
+from ftrl_cli.kernels.train import sigmoid
+
+
+@njit(nogil=True, cache=True, error_model="numpy", inline="always")
+def _update(state, j, g, lr, hp, stamp):
+    scale = hp[HP_LSCALE]
+    if scale != 0.0:
+        g = g * scale / scale
+    clipvalue = hp[HP_CLIPVALUE]
+    if clipvalue > 0.0:
+        g = min(max(g, -clipvalue), clipvalue)
+    w = state[j, W]
+    wd = hp[HP_WD]
+    if wd != 0.0:
+        w = w - w * wd * lr
+    w, z, n = coordinate_update(w, state[j, Z], state[j, N], g, lr, hp[HP_L1], hp[HP_L2],
+                                hp[HP_SHRINK], hp[HP_BETA], hp[HP_POWER])
+    state[j, W] = w
+    state[j, Z] = z
+    state[j, N] = n
+    state[j, T] = stamp
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def train_online(indptr, indices, values, labels, weights, state, gbuf, mark, ctr, hp,
+                 sched_kind, sched_p, preds):
+    """One optimizer step per record, in order; ``preds[r]`` is the probability before it."""
+    bias_row = state.shape[0] - 1
+    use_bias = hp[HP_BIAS] != 0.0
+    for r in range(indptr.shape[0] - 1):
+        start = indptr[r]
+        end = indptr[r + 1]
+        stamp = float(ctr[CTR_EXAMPLES] % STAMP_MOD)
+        lr = learning_rate_at(sched_kind, sched_p, ctr[CTR_IT])
+        margin = state[bias_row, W] if use_bias else 0.0
+        repeated = False
+        for k in range(start, end):
+            j = indices[k]
+            margin += state[j, W] * values[k]
+            if state[j, T] == stamp:
+                repeated = True
+            state[j, T] = stamp
+        p = sigmoid(margin)
+        preds[r] = p
+        d = weights[r] * (p - labels[r])
+        if not repeated:
+            for k in range(start, end):
+                _update(state, indices[k], d * values[k], lr, hp, stamp)
+        else:
+            # A feature occurs twice (or a hash collision): its gradient is the sum.
+            for k in range(start, end):
+                gbuf[indices[k]] += d * values[k]
+            for k in range(start, end):
+                j = indices[k]
+                if mark[j] & MARK_ACTIVE == 0:
+                    mark[j] |= MARK_ACTIVE
+                    _update(state, j, gbuf[j], lr, hp, stamp)
+            for k in range(start, end):
+                j = indices[k]
+                mark[j] &= ~MARK_ACTIVE
+                gbuf[j] = 0.0
+        if use_bias:
+            _update(state, bias_row, d, lr, hp, stamp)
+        ctr[CTR_IT] += 1
+        ctr[CTR_EXAMPLES] += 1

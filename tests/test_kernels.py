@@ -1,0 +1,117 @@
+"""The compiled kernels against a plain NumPy transcription of Keras's Ftrl.update_step, and
+the online fast path against the general gather-then-step path."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from ftrl_cli.config import OptimizerConfig
+from ftrl_cli.kernels.ftrl import coordinate_update
+from ftrl_cli.kernels.train import train_rows
+from ftrl_cli.model import Model
+from ftrl_cli.schedules import parse_schedule
+
+
+def keras_update_numpy(w, z, n, g, lr, l1, l2, shrink, beta, power):
+    """Keras 3's Ftrl.update_step, term by term, on NumPy arrays."""
+    l2_reg = l2 + beta / (2.0 * lr)
+    grad_to_use = g + 2 * shrink * w
+    new_n = n + np.square(g)
+    z = z + (grad_to_use - (np.power(new_n, -power) - np.power(n, -power)) / lr * w)
+    quadratic = np.power(new_n, -power) / lr + 2 * l2_reg
+    z_clipped = np.clip(z, -l1, l1)
+    return (z_clipped - z) / quadratic, z, new_n
+
+
+@pytest.mark.parametrize("power", [-0.5, -0.3, 0.0, -1.0])
+@pytest.mark.parametrize("l1,l2,shrink,beta", [(0, 0, 0, 0), (0.05, 0.1, 0.02, 0.7)])
+def test_coordinate_update_equals_numpy_reference(power, l1, l2, shrink, beta):
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=500)
+    z = rng.normal(size=500)
+    n = rng.uniform(0.0, 2.0, size=500)
+    g = rng.normal(size=500)
+    lr = 0.07
+    ref = keras_update_numpy(w, z, n, g, lr, l1, l2, shrink, beta, power)
+    for i in range(500):
+        got = coordinate_update(w[i], z[i], n[i], g[i], lr, l1, l2, shrink, beta, power)
+        for a, b in zip(got, ref):
+            # pow() may differ in the last bit; |z| near l1 cancels digits in (clip(z) - z).
+            assert a == pytest.approx(b[i], rel=1e-12, abs=1e-12)
+
+
+def sparse_with_duplicates(n=400, d=64, seed=0):
+    rng = np.random.default_rng(seed)
+    rows, cols, vals = [], [], []
+    for r in range(n):
+        k = rng.integers(0, 6)
+        idx = rng.integers(0, d, size=k)
+        if k and rng.random() < 0.3:
+            idx = np.append(idx, idx[0])  # the same feature twice in one record
+        rows += [r] * len(idx)
+        cols += idx.tolist()
+        vals += rng.uniform(-2, 2, size=len(idx)).tolist()
+    X = sp.csr_matrix((vals, (rows, cols)), shape=(n, d))
+    # csr_matrix((data, (i, j))) sums duplicates; rebuild them unsummed on purpose.
+    order = np.lexsort((np.arange(len(rows)), rows))
+    indptr = np.searchsorted(np.array(rows)[order], np.arange(n + 1))
+    X = sp.csr_matrix((np.array(vals)[order], np.array(cols)[order], indptr), shape=(n, d))
+    y = (rng.random(n) < 0.35).astype(float)
+    return X, y
+
+
+CONFIGS = [
+    {"learning_rate": 0.2},
+    {"learning_rate": 0.2, "l1_regularization_strength": 0.01, "beta": 0.5,
+     "l2_regularization_strength": 0.01, "l2_shrinkage_regularization_strength": 0.02},
+    {"learning_rate": 0.2, "weight_decay": 0.1, "clipvalue": 0.3, "loss_scale_factor": 4.0},
+    {"learning_rate": parse_schedule({"class_name": "InverseTimeDecay", "config": {
+        "initial_learning_rate": 0.3, "decay_steps": 10, "decay_rate": 0.5}}),
+     "learning_rate_power": -0.7},
+]
+
+
+@pytest.mark.parametrize("cfg", range(len(CONFIGS)))
+def test_online_fast_path_equals_general_path(cfg):
+    X, y = sparse_with_duplicates()
+    w = np.random.default_rng(1).uniform(0.5, 2, size=len(y))
+    fast = Model(OptimizerConfig(**CONFIGS[cfg]), 6)
+    assert fast._online(1)
+    p_fast = fast.train(X, y, w)
+    slow = Model(OptimizerConfig(**CONFIGS[cfg]), 6)
+    p_slow = np.empty(len(y))
+    args = slow._kernel_args()
+    state, gbuf, mark, active, pending, ctr, hp, cols, kind, params = args
+    train_rows(X.indptr.astype(np.int64), X.indices, X.data, y, w, state, gbuf, mark, active,
+               pending, ctr, hp, cols, kind, params, 1, p_slow)
+    np.testing.assert_allclose(p_fast, p_slow, rtol=0, atol=1e-13)
+    keep = [0, 1, 2]
+    np.testing.assert_allclose(fast.state[:, keep], slow.state[:, keep], rtol=0, atol=1e-13)
+    np.testing.assert_array_equal(fast.touched, slow.touched)
+    assert (fast.gbuf == 0).all() and (fast.mark == 0).all()
+
+
+def test_duplicates_add_up_like_a_summed_feature():
+    # A feature listed twice acts as one feature with the summed value (Dense on x).
+    X, y = sparse_with_duplicates(seed=3)
+    summed = X.copy()
+    summed.sum_duplicates()
+    a = Model(OptimizerConfig(learning_rate=0.2), 6)
+    b = Model(OptimizerConfig(learning_rate=0.2), 6)
+    np.testing.assert_allclose(a.train(X, y), b.train(summed, y), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(a.serving_weights()[0], b.serving_weights()[0], atol=1e-12)
+
+
+def test_chunking_does_not_change_the_result():
+    # A step may span two calls (reader batches): results are identical to one call.
+    X, y = sparse_with_duplicates(n=300, seed=5)
+    cfg = OptimizerConfig(learning_rate=0.2, use_ema=True, gradient_accumulation_steps=2,
+                          clipnorm=0.5)
+    one = Model(cfg, 6)
+    one.train(X, y, batch_size=7)
+    one.flush()
+    parts = Model(cfg, 6)
+    for s in range(0, 300, 50):
+        parts.train(X[s:s + 50], y[s:s + 50], batch_size=7)
+    parts.flush()
+    np.testing.assert_array_equal(one.state, parts.state)
