@@ -118,12 +118,14 @@ def cli() -> None:
 @click.option("--state-dtype", type=click.Choice(["float64", "float32"]), default="float64",
               show_default=True, help="Precision of the model state; float32 halves memory.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress table.")
+@click.option("--reader-thread/--no-reader-thread", default=True, show_default=True,
+              help="Parse in a second thread while training (same results either way).")
 @input_options
 @feature_options
 @optimizer_options
 @click.pass_context
 def train(ctx: click.Context, inputs, output, init_model, passes, batch_size, no_bias,
-          state_dtype, quiet, fmt, no_header, columns, hash_bits, label_column, ignore_columns,
+          state_dtype, quiet, reader_thread, fmt, no_header, columns, hash_bits, label_column, ignore_columns,
           numeric_columns, optimizer_config, **optimizer_flags) -> None:
     """Train a model on INPUT files ('-' for stdin) and write it to -o.
 
@@ -147,6 +149,7 @@ def train(ctx: click.Context, inputs, output, init_model, passes, batch_size, no
                     hash_bits=hash_bits, label_column=label_column,
                     ignore_columns=ignore_columns, numeric_columns=numeric_columns),
         hashing_given=hashing_given, optimizer_config=optimizer_config, optimizer_flags=given,
+        reader_thread=reader_thread,
     )
 
 

@@ -144,3 +144,18 @@ def test_reads_with_plain_pyarrow_and_gives_served_weights(tmp_path):
     r = ftrl("predict", "-m", path, sample("test.libsvm"), "--raw")
     # Predictions are printed with 9 significant digits.
     assert float(r.out.splitlines()[0]) == pytest.approx(margin, rel=1e-8)
+
+
+def test_reader_thread_gives_identical_checkpoints(tmp_path):
+    # Parsing in a second thread must not change a single bit of the model.
+    data = tmp_path / "many.vw"
+    data.write_text(open(sample("train.vw")).read() * 30)  # 45k records: several batches
+    args = ["-q", "-b", "18", "--learning-rate", "0.1", "--batch-size", "3"]
+    assert ftrl("train", data, "-o", tmp_path / "a.parquet", *args).code == 0
+    assert ftrl("train", data, "-o", tmp_path / "b.parquet", "--no-reader-thread",
+                *args).code == 0
+    assert ftrl("train", data, "-o", tmp_path / "c.parquet", "--no-reader-thread",
+                *args[:-2]).code == 0
+    assert ftrl("train", data, "-o", tmp_path / "d.parquet", *args[:-2]).code == 0
+    assert pq.read_table(tmp_path / "a.parquet").equals(pq.read_table(tmp_path / "b.parquet"))
+    assert pq.read_table(tmp_path / "c.parquet").equals(pq.read_table(tmp_path / "d.parquet"))

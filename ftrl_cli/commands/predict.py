@@ -14,6 +14,7 @@ from ftrl_cli import checkpoint
 from ftrl_cli._jit import first_run_notice
 from ftrl_cli.commands.options import check_inputs, check_writable
 from ftrl_cli.kernels.predict import margins, probabilities
+from ftrl_cli.pipeline import prefetch
 from ftrl_cli.readers import read_batches, resolve_spec
 from ftrl_cli.readers.base import Batch
 
@@ -29,7 +30,7 @@ def scored_batches(inputs: list[str], model_path: str, reader: dict,
                         numeric_columns=trained.numeric_columns, **reader)
     w, bias = ckpt.serving_weights()
     first_run_notice()
-    for batch in read_batches(inputs, spec):
+    for batch in prefetch(read_batches(inputs, spec)):
         X = batch.X
         m = margins(X.indptr, X.indices, X.data, w, bias)
         yield batch, (m if raw else probabilities(m))

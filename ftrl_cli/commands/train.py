@@ -13,6 +13,7 @@ from ftrl_cli.commands.options import build_optimizer_config, check_inputs, chec
 from ftrl_cli.config import OptimizerConfig
 from ftrl_cli.errors import FtrlError, InputError
 from ftrl_cli.model import Model
+from ftrl_cli.pipeline import prefetch
 from ftrl_cli.progress import Progress
 from ftrl_cli.readers import read_batches, resolve_spec
 
@@ -20,7 +21,7 @@ from ftrl_cli.readers import read_batches, resolve_spec
 def run_train(*, inputs: list[str], output: str, init_model: str | None, passes: int,
               batch_size: int, use_bias: bool, state_dtype: str, quiet: bool, reader: dict,
               hashing_given: bool, optimizer_config: str | None,
-              optimizer_flags: dict) -> None:
+              optimizer_flags: dict, reader_thread: bool = True) -> None:
     check_inputs(inputs)
     check_writable(output)
     if passes > 1 and "-" in inputs:
@@ -44,15 +45,16 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     progress = Progress(None if quiet else sys.stderr)
     start = time.perf_counter()
     for _ in range(passes):
-        train_pass(model, inputs, spec, batch_size, progress)
+        train_pass(model, inputs, spec, batch_size, progress, reader_thread)
     checkpoint.save(model, spec, output)
     progress.summary(passes, model.iterations, time.perf_counter() - start)
 
 
 def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
-               progress: Progress) -> None:
+               progress: Progress, reader_thread: bool = True) -> None:
     """One pass over ``inputs``; the last, partial step is applied at the end, as in Keras."""
-    for batch in read_batches(inputs, spec):
+    batches = read_batches(inputs, spec)
+    for batch in prefetch(batches) if reader_thread else batches:
         missing = np.flatnonzero(np.isnan(batch.labels))
         if missing.size:
             raise InputError(batch.source, int(batch.lines[missing[0]]),
