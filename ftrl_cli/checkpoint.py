@@ -176,9 +176,9 @@ def restore(ckpt: Checkpoint, config: OptimizerConfig, dtype: type = np.float64)
     counters = ckpt.meta.get("counters", {})
     model.iterations = int(counters.get("iterations", 0))
     model.examples = int(counters.get("examples", 0))
-    st[rows, L.T] = max(model.examples - 1, 0) % L.STAMP_MOD
+    st[rows, L.T] = max(model.examples - 1, 0) % L.STAMP_MOD + 1
     if config.use_ema:
-        st[:, model.cols[L.COL_EST]] = model.iterations
+        st[rows, model.cols[L.COL_EST]] = model.iterations
     return model
 
 

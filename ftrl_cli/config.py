@@ -185,6 +185,7 @@ class OptimizerConfig:
         hp[L.HP_LSCALE] = self.loss_scale_factor or 0.0
         hp[L.HP_ACCUM] = self.gradient_accumulation_steps or 0
         hp[L.HP_BIAS] = 1.0 if use_bias else 0.0
+        hp[L.HP_INIT_ACC] = self.initial_accumulator_value
         return hp
 
 

@@ -46,9 +46,8 @@ class Model:
         if config.gradient_accumulation_steps:
             self.cols[L.COL_ACC] = ncol
             ncol += 1
+        # All zeros: untouched rows get their accumulator on first touch (kernels.layout.T).
         self.state = np.zeros((rows, ncol), dtype=dtype)
-        self.state[:, L.N] = config.initial_accumulator_value
-        self.state[:, L.T] = -1.0
         self.gbuf = np.zeros(rows, dtype=np.float64)
         self.mark = np.zeros(rows, dtype=np.uint8)
         self.active = np.zeros(rows, dtype=np.int64)
@@ -77,7 +76,7 @@ class Model:
     @property
     def touched(self) -> np.ndarray:
         """Boolean mask of the rows (kernel coordinates, then the bias) ever updated."""
-        return self.state[:, L.T] >= 0
+        return self.state[:, L.T] != 0
 
     # ---- training ----
     def _kernel_args(self) -> tuple:

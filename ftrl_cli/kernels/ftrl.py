@@ -27,6 +27,7 @@ from ftrl_cli.kernels.layout import (
     HP_EMA_FREQ,
     HP_EMA_MOM,
     HP_GCLIPNORM,
+    HP_INIT_ACC,
     HP_L1,
     HP_L2,
     HP_LSCALE,
@@ -113,7 +114,8 @@ def apply_step(state, gbuf, mark, active, pending, ctr, hp, cols, sched_kind, sc
     their mean, as a Keras model does with a batch.
     """
     it = ctr[CTR_IT]
-    stamp = float((ctr[CTR_EXAMPLES] - 1) % STAMP_MOD)
+    stamp = float((ctr[CTR_EXAMPLES] - 1) % STAMP_MOD + 1)
+    init_acc = hp[HP_INIT_ACC]
     count = ctr[CTR_ROWS]
     nact = ctr[CTR_NACT]
     bias_row = state.shape[0] - 1
@@ -132,10 +134,12 @@ def apply_step(state, gbuf, mark, active, pending, ctr, hp, cols, sched_kind, sc
             npend = ctr[CTR_NPEND]
             for i in range(nact):
                 j = active[i]
+                if state[j, T] == 0.0:
+                    state[j, N] = init_acc
+                state[j, T] = stamp
                 state[j, c_acc] += gbuf[j]
                 gbuf[j] = 0.0
                 mark[j] &= ~MARK_ACTIVE
-                state[j, T] = stamp
                 if mark[j] & MARK_PENDING == 0:
                     mark[j] |= MARK_PENDING
                     pending[npend] = j
@@ -177,6 +181,8 @@ def apply_step(state, gbuf, mark, active, pending, ctr, hp, cols, sched_kind, sc
     overwrite = freq > 0 and (ema_iter + 1) % freq == 0
     for i in range(nact):
         j = active[i]
+        if state[j, T] == 0.0:
+            state[j, N] = init_acc
         if use_ema:
             ema_catch_up(state, j, cols, it, ema_accum, freq, momentum)
         w = state[j, W]

@@ -8,11 +8,13 @@ that a coordinate's weight, linear and accumulator sit in one cache line.
 W = 0  # the weight itself (Keras's variable)
 Z = 1  # "linear"
 N = 2  # "accumulator"
-# Which record last touched the coordinate, modulo STAMP_MOD (-1: never).  It shares the
-# cache line of the weight, so the online loop finds duplicate features in a record for free.
+# 1 + (which record last touched the coordinate, modulo STAMP_MOD); 0: never touched.  It
+# shares the cache line of the weight, so the online loop finds duplicate features in a record
+# for free, and an untouched row can stay all zeros (its pages are never even mapped) until
+# its accumulator is set to ``initial_accumulator_value`` on first touch.
 T = 3
 BASE_COLS = 4
-STAMP_MOD = 1 << 24  # exact in float32 state too
+STAMP_MOD = (1 << 24) - 1  # stamps stay exact in float32 state too
 
 # Slots of the ``cols`` array that locate optional state columns (-1 when absent).
 COL_AVG = 0  # EMA of the weight
@@ -36,7 +38,8 @@ HP_EMA_FREQ = 11  # 0 = None
 HP_LSCALE = 12  # 0 = None
 HP_ACCUM = 13  # 0 = None, else >= 2
 HP_BIAS = 14  # 1 = the model has a bias
-N_HP = 15
+HP_INIT_ACC = 15  # initial_accumulator_value, set on a row's first touch
+N_HP = 16
 
 # Slots of the ``ctr`` int64 array.
 CTR_IT = 0  # Keras's optimizer._iterations (raw, counts accumulation micro-steps)

@@ -15,6 +15,7 @@ from ftrl_cli.kernels.layout import (
     HP_BETA,
     HP_BIAS,
     HP_CLIPVALUE,
+    HP_INIT_ACC,
     HP_L1,
     HP_L2,
     HP_LSCALE,
@@ -58,18 +59,24 @@ def train_online(indptr, indices, values, labels, weights, state, gbuf, mark, ct
     """One optimizer step per record, in order; ``preds[r]`` is the probability before it."""
     bias_row = state.shape[0] - 1
     use_bias = hp[HP_BIAS] != 0.0
+    init_acc = hp[HP_INIT_ACC]
+    if use_bias and state[bias_row, T] == 0.0:
+        state[bias_row, N] = init_acc
     for r in range(indptr.shape[0] - 1):
         start = indptr[r]
         end = indptr[r + 1]
-        stamp = float(ctr[CTR_EXAMPLES] % STAMP_MOD)
+        stamp = float(ctr[CTR_EXAMPLES] % STAMP_MOD + 1)
         lr = learning_rate_at(sched_kind, sched_p, ctr[CTR_IT])
         margin = state[bias_row, W] if use_bias else 0.0
         repeated = False
         for k in range(start, end):
             j = indices[k]
             margin += state[j, W] * values[k]
-            if state[j, T] == stamp:
+            t = state[j, T]
+            if t == stamp:
                 repeated = True
+            elif t == 0.0:
+                state[j, N] = init_acc
             state[j, T] = stamp
         p = sigmoid(margin)
         preds[r] = p
