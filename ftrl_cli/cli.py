@@ -125,8 +125,8 @@ def cli() -> None:
 @optimizer_options
 @click.pass_context
 def train(ctx: click.Context, inputs, output, init_model, passes, batch_size, no_bias,
-          state_dtype, quiet, reader_thread, fmt, no_header, columns, hash_bits, label_column, ignore_columns,
-          numeric_columns, optimizer_config, **optimizer_flags) -> None:
+          state_dtype, quiet, reader_thread, fmt, no_header, columns, hash_bits, label_column,
+          ignore_columns, numeric_columns, optimizer_config, **optimizer_flags) -> None:
     """Train a model on INPUT files ('-' for stdin) and write it to -o.
 
     \b
