@@ -31,7 +31,6 @@ bench: install
 
 lint: install
 	$(VENV)/bin/ruff check ftrl_cli tests bench
-	$(VENV)/bin/ruff format --check ftrl_cli tests bench
 
 samples: install
 	$(PY) -m ftrl_cli.datagen samples $(SAMPLES)
