@@ -3,4 +3,15 @@
 from ftrl_cli import _jit  # noqa: F401  (sets the compiled-kernel cache before numba loads)
 from ftrl_cli._version import __version__
 
-__all__ = ["__version__"]
+__all__ = ["Ftrl", "FtrlClassifier", "__version__"]
+
+# Loaded on first use, so that ``import ftrl_cli`` (and the CLI's start) stays light.
+_LAZY = {"Ftrl": "ftrl_cli.optimizer", "FtrlClassifier": "ftrl_cli.estimator"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'ftrl_cli' has no attribute {name!r}")

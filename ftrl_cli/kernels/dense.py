@@ -7,8 +7,9 @@ the Python side, ``dense=True`` here) or the listed ones.  The FTRL math is
 cannot drift apart.
 
 >>> import numpy as np
+>>> from ftrl_cli.kernels import layout
 >>> w, z, n = np.array([1.0, 2.0]), np.zeros(2), np.full(2, 0.1)
->>> hp = np.zeros(15); hp[4] = -0.5  # learning_rate_power
+>>> hp = np.zeros(layout.N_HP); hp[layout.HP_POWER] = -0.5
 >>> update(w, z, n, np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64), True,
 ...        np.array([1.0, 6.0]), 0.5, 0.0, 0.0, False, hp, 0, 1)
 >>> np.round(w, 4).tolist()
@@ -22,6 +23,7 @@ from numba import njit
 
 from ftrl_cli.kernels.ftrl import coordinate_update, ema_catch_up
 from ftrl_cli.kernels.layout import (
+    BASE_COLS,
     COL_AVG,
     COL_EST,
     HP_BETA,
@@ -37,10 +39,10 @@ from ftrl_cli.kernels.layout import (
 )
 
 # ``ema_catch_up`` works on a row of the CLI's state matrix: a one-row scratch matrix with the
-# weight, the average and its iteration stands in for it.
-_S_AVG = 3
-_S_EST = 4
-_S_NCOL = 5
+# weight, the average and its iteration in the CLI's columns stands in for it.
+_S_AVG = BASE_COLS
+_S_EST = BASE_COLS + 1
+_S_NCOL = BASE_COLS + 2
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
