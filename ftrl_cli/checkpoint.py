@@ -64,9 +64,8 @@ def save(model: Model, spec: FeatureSpec, path: str, extra: dict | None = None) 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    model.sync()
-    rows = np.flatnonzero(model.touched)
-    st = model.state[rows].astype(np.float64)
+    rows, st = model.synced_rows()
+    st = st.astype(np.float64, copy=False)
     is_bias = rows == model.n_features
     cols: dict[str, object] = {
         "variable": pa.array(np.where(is_bias, "bias", "kernel")),

@@ -15,7 +15,6 @@ Training runs ``ftrl_cli.model.Model``, the CLI's own model and kernels, so a fi
 
 from __future__ import annotations
 
-import copy
 import inspect
 from typing import Any
 
@@ -166,12 +165,9 @@ class FtrlClassifier:
     def _one_pass(self, X: sp.csr_matrix, y: np.ndarray, w: np.ndarray | None) -> None:
         self.model_.train(X, y, w, int(self.batch_size))
         self.model_.flush()
-        # Bringing the lazy moving averages up to date on a copy keeps the training state
-        # exactly as an uninterrupted pass leaves it (closed-form catch-ups round differently
-        # when split), so successive partial_fit calls equal one fit bit for bit.
-        view = copy.copy(self.model_)
-        view.state = self.model_.state.copy()
-        kernel, bias = view.serving_weights()
+        # serving_weights leaves the training state untouched, so successive partial_fit
+        # calls equal one fit bit for bit.
+        kernel, bias = self.model_.serving_weights()
         self.coef_ = kernel[: self.n_features_in_].reshape(1, -1).copy()
         self.intercept_ = np.array([bias])
 

@@ -138,10 +138,23 @@ class Model:
         return accum, int(self.hp[L.HP_EMA_FREQ]), float(self.config.ema_momentum)
 
     def sync(self) -> None:
-        """Bring every lazily kept moving average up to the current iteration."""
+        """Bring every lazily kept moving average up to the current iteration, in place."""
         if self.config.use_ema:
             rows = np.flatnonzero(self.touched).astype(np.int64)
             catch_up_all(self.state, rows, self.cols, self.iterations, *self._ema_args())
+
+    def synced_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, state[rows])`` of the touched rows, moving averages brought up to date.
+
+        A copy: reading the model (to save or serve it) leaves the training state exactly as
+        it was, so training that goes on afterwards is bit-for-bit an uninterrupted run.
+        """
+        rows = np.flatnonzero(self.touched).astype(np.int64)
+        sub = self.state[rows]
+        if self.config.use_ema:
+            catch_up_all(sub, np.arange(len(rows), dtype=np.int64), self.cols, self.iterations,
+                         *self._ema_args())
+        return rows, sub
 
     def finalizes_to_average(self) -> bool:
         """Keras's ``fit()`` ends by replacing the weights with their moving average."""
@@ -149,8 +162,9 @@ class Model:
 
     def serving_weights(self) -> tuple[np.ndarray, float]:
         """``(kernel, bias)`` as the trained model predicts: EMA-finalized where Keras does."""
-        self.sync()
+        rows, sub = self.synced_rows()
         col = self.cols[L.COL_AVG] if self.finalizes_to_average() else L.W
-        w = np.ascontiguousarray(self.state[: self.n_features, col], dtype=np.float64)
-        bias = float(self.state[self.n_features, col]) if self.use_bias else 0.0
-        return w, bias
+        values = np.zeros(self.n_features + 1)
+        values[rows] = sub[:, col]
+        bias = float(values[self.n_features]) if self.use_bias else 0.0
+        return values[: self.n_features], bias

@@ -159,3 +159,21 @@ def test_reader_thread_gives_identical_checkpoints(tmp_path):
     assert ftrl("train", data, "-o", tmp_path / "d.parquet", *args[:-2]).code == 0
     assert pq.read_table(tmp_path / "a.parquet").equals(pq.read_table(tmp_path / "b.parquet"))
     assert pq.read_table(tmp_path / "c.parquet").equals(pq.read_table(tmp_path / "d.parquet"))
+
+
+def test_saving_mid_training_does_not_perturb_training(tmp_path):
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(8)
+    X = sp.random(300, 64, density=0.08, random_state=9, format="csr")
+    y = (rng.random(300) < 0.3).astype(float)
+    cfg = OptimizerConfig(learning_rate=0.1, use_ema=True, ema_momentum=0.9,
+                          ema_overwrite_frequency=7)
+    a, b = Model(cfg, 6), Model(cfg, 6)
+    spec = FeatureSpec(format="libsvm", hash_bits=6)
+    for start in range(0, 300, 60):
+        a.train(X[start:start + 60], y[start:start + 60])
+        b.train(X[start:start + 60], y[start:start + 60])
+        checkpoint.save(b, spec, str(tmp_path / "b.parquet"))
+        b.serving_weights()
+    np.testing.assert_array_equal(a.state, b.state)
