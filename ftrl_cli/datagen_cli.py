@@ -37,7 +37,7 @@ def write_samples(directory: str | os.PathLike) -> dict:
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as d:
     ...     write_samples(d)["test"]["rows"]
-    1000
+    500
     """
     from ftrl_cli.datagen_writers import RowWriter
 
