@@ -1,0 +1,148 @@
+"""Streaming readers: vw, libsvm, csv, tsv and criteo text into CSR batches.
+
+``resolve_spec`` turns command-line options into a ``FeatureSpec`` (detecting the format
+when not given); ``read_batches`` streams the records of one or more inputs with bounded
+memory.  Hashing is described in ``ftrl_cli.hashing``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from ftrl_cli.errors import FtrlError
+from ftrl_cli.readers._parse_driver import CHUNK_BYTES, run_plan
+from ftrl_cli.readers.base import Batch, FeatureSpec
+from ftrl_cli.readers.delimited import CRITEO_COLUMNS, delimited_plan
+from ftrl_cli.readers.detect import FORMATS, detect_format
+from ftrl_cli.readers.libsvm import libsvm_plan
+from ftrl_cli.readers.source import open_source
+from ftrl_cli.readers.vw import vw_plan
+
+__all__ = [
+    "Batch",
+    "CHUNK_BYTES",
+    "CRITEO_COLUMNS",
+    "FORMATS",
+    "FeatureSpec",
+    "detect_format",
+    "read_batches",
+    "resolve_spec",
+]
+
+_PLANS = {
+    "vw": vw_plan,
+    "libsvm": libsvm_plan,
+    "csv": delimited_plan,
+    "tsv": delimited_plan,
+    "criteo": delimited_plan,
+}
+MAX_HASH_BITS = 32
+
+
+def _names(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = value.split(",")
+    return tuple(v.strip() for v in value if v.strip())
+
+
+def resolve_spec(
+    paths: Sequence[str],
+    *,
+    format: str | None = None,
+    hash_bits: int = 22,
+    header: bool = True,
+    columns: str | Sequence[str] | None = None,
+    label_column: str = "label",
+    ignore_columns: str | Sequence[str] = (),
+    numeric_columns: str | Sequence[str] = (),
+) -> FeatureSpec:
+    """Check the options and build the FeatureSpec; the format is detected if None.
+
+    Column lists may be sequences or comma-separated strings.
+
+    >>> import tempfile
+    >>> p = tempfile.mktemp(suffix=".csv"); _ = open(p, "w").write("x,label\\na,1\\n")
+    >>> resolve_spec([p], hash_bits=18, numeric_columns="x").numeric_columns
+    ('x',)
+    """
+    if not paths:
+        raise FtrlError("no input files")
+    if format is None:
+        found = {detect_format(p) for p in paths}
+        if len(found) > 1:
+            raise FtrlError(f"inputs have different formats ({', '.join(sorted(found))})")
+        format = found.pop()
+    if format not in FORMATS:
+        raise FtrlError(f"unknown format '{format}' (choose from {', '.join(FORMATS)})")
+    if not 1 <= hash_bits <= MAX_HASH_BITS:
+        raise FtrlError(f"--hash-bits must be between 1 and {MAX_HASH_BITS}, got {hash_bits}")
+    cols = _names(columns)
+    ignore = _names(ignore_columns) or ()
+    numeric = _names(numeric_columns) or ()
+    delimited = format in ("csv", "tsv", "criteo")
+    if not delimited and (cols or ignore or numeric or not header or label_column != "label"):
+        raise FtrlError(
+            "--columns, --no-header, --label-column, --ignore-columns and --numeric-columns "
+            "only apply to csv, tsv and criteo inputs"
+        )
+    if format == "criteo":
+        if cols is not None or label_column != "label":
+            raise FtrlError("criteo inputs have fixed columns: label, I1..I13, C1..C26")
+        header = False
+    elif delimited and not header and not cols:
+        raise FtrlError("--no-header needs --columns to name the columns")
+    if label_column in ignore or label_column in numeric:
+        raise FtrlError(f"the label column '{label_column}' cannot be ignored or numeric")
+    if set(ignore) & set(numeric):
+        both = ", ".join(sorted(set(ignore) & set(numeric)))
+        raise FtrlError(f"column(s) {both} both ignored and numeric")
+    if cols is not None:
+        wanted = [c for c in (*ignore, *numeric) if c not in cols]
+        if wanted:
+            raise FtrlError(f"column(s) {', '.join(wanted)} not in --columns")
+    return FeatureSpec(
+        format=format,
+        hash_bits=hash_bits,
+        header=header,
+        columns=cols,
+        label_column=label_column,
+        ignore_columns=ignore,
+        numeric_columns=numeric,
+    )
+
+
+def read_batches(
+    paths: Sequence[str],
+    spec: FeatureSpec,
+    batch_rows: int = 65536,
+    *,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> Iterator[Batch]:
+    """Stream the records of ``paths`` (``-`` is stdin) one source after another.
+
+    Every Batch has ``batch_rows`` records except the last one of each source; a malformed
+    record raises ``InputError`` naming its file and line.  ``chunk_bytes`` is how much is
+    read at a time (memory use is about this plus one batch).
+
+    >>> import tempfile
+    >>> p = tempfile.mktemp(suffix=".vw"); _ = open(p, "w").write("1 |u a b\\n-1 |u c\\n")
+    >>> [b.labels.tolist() for b in read_batches([p], FeatureSpec("vw", hash_bits=10))]
+    [[1.0, 0.0]]
+    """
+    if spec.format not in _PLANS:
+        raise FtrlError(f"unknown format '{spec.format}'")
+    if not 1 <= spec.hash_bits <= MAX_HASH_BITS:
+        raise FtrlError(f"hash_bits must be between 1 and {MAX_HASH_BITS}")
+    if batch_rows < 1 or chunk_bytes < 1:
+        raise ValueError("batch_rows and chunk_bytes must be positive")
+    for path in paths:
+        source = open_source(path)
+        try:
+            plan = _PLANS[spec.format](source, spec)
+            if plan is not None:
+                yield from run_plan(source, plan, spec.hash_bits, batch_rows, chunk_bytes)
+        finally:
+            if path != "-":
+                source.close()

@@ -1,0 +1,279 @@
+"""Numba building blocks shared by the format kernels: state layout, numbers, outputs.
+
+Every kernel has the same contract.  It parses records from ``buf[st[POS]:end]`` and appends
+them to preallocated output arrays, keeping its cursor in the int64 array ``st`` so that a
+call can stop anywhere and the next one resumes.  It stops with one of the statuses below;
+``NEED_MORE`` leaves ``st[POS]`` at the start of the first incomplete record so the caller
+can carry those bytes over to the next chunk.
+
+Numbers follow ``[+-]?(digits[.digits]|.digits)([eE][+-]?digits)?``.  Values with at most
+18 significant digits whose decimal exponent is small are converted exactly (one correctly
+rounded operation on exact operands); the rare rest are reported as "fixups" that Python
+re-converts with ``float()`` so that every value is the correctly rounded double.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+# layout of the state array
+POS, LINE, ROWS, NNZ, NFIX, MAXROWS, ERR, ERR_LINE, ERR_START, ERR_END, ERR_ARG = range(11)
+STATE_SIZE = 11
+
+# kernel statuses
+DONE, NEED_MORE, ROWS_FULL, NNZ_FULL, FIX_FULL, ERROR = range(6)
+# what a fixup re-converts
+FIX_DATA, FIX_WEIGHT = 0, 1
+
+# error codes (messages live in the Python readers)
+(
+    E_LABEL,
+    E_WEIGHT,
+    E_VALUE,
+    E_INDEX,
+    E_HEADER_TOKEN,
+    E_NO_BAR,
+    E_SCALE,
+    E_COLUMNS,
+    E_UNTERMINATED,
+    E_AFTER_QUOTE,
+    E_INTEGER,
+) = range(1, 12)
+
+NL = 10
+CR = 13
+SPACE = 32
+TAB = 9
+
+_POW10 = np.array([10.0**i for i in range(23)])
+_EXACT_MANTISSA = 1 << 53
+_MAX_DIGITS = 18
+_MAX_DOUBLE = 1.7976931348623157e308
+
+# number kinds returned by parse_float
+BAD, EXACT, INEXACT = 0, 1, 2
+
+
+@intrinsic
+def borrow(typingctx, arr):
+    """The same array without reference counting, for passing to helpers in hot loops.
+
+    Numba increfs and decrefs (atomically) every array handed to a function, even an
+    inlined one: per token that costs more than the parsing.  A view whose meminfo is NULL
+    makes those no-ops.  Only valid while ``arr`` itself is alive, so use it for kernel
+    arguments and never return or store it.
+    """
+
+    def codegen(context, builder, sig, args):
+        view = cgutils.create_struct_proxy(sig.return_type)(context, builder, value=args[0])
+        view.meminfo = cgutils.get_null_value(view.meminfo.type)
+        view.parent = cgutils.get_null_value(view.parent.type)
+        return view._getvalue()
+
+    return arr(arr), codegen
+
+
+@njit(nogil=True, cache=True, inline="always")
+def is_space(c):
+    return c == SPACE or c == TAB
+
+
+@njit(nogil=True, cache=True)
+def find_newline(buf, pos, end):
+    """Index of the first ``\\n`` in ``buf[pos:end]``, or ``end``."""
+    while pos < end:
+        if buf[pos] == NL:
+            return pos
+        pos += 1
+    return end
+
+
+@njit(nogil=True, cache=True)
+def _scale_pow10(v, e):
+    # only for the inexact path: avoid spurious overflow/underflow of 10**e alone
+    while e > 300:
+        v *= 1e300
+        e -= 300
+    while e < -300:
+        v *= 1e-300
+        e += 300
+    return v * 10.0**e
+
+
+@njit(nogil=True, cache=True)
+def scan_float(buf, s, e):
+    """Read the longest number at ``buf[s:e]``: ``(kind, value, stop)``, kind BAD/EXACT/INEXACT.
+
+    ``stop`` is where the number ends; callers check that a separator follows.
+    """
+    if s >= e:
+        return BAD, 0.0, s
+    p = s
+    neg = False
+    c = buf[p]
+    if c == 45:  # '-'
+        neg = True
+        p += 1
+    elif c == 43:  # '+'
+        p += 1
+    # fast path: a plain integer of at most 15 digits is exact as it stands
+    q = p
+    small = np.int64(0)
+    while q < e:
+        d = np.int64(buf[q]) - 48
+        if d < 0 or d > 9:
+            break
+        small = small * 10 + d
+        q += 1
+    if 0 < q - p <= 15 and (q == e or (buf[q] != 46 and (buf[q] | 32) != 101)):
+        v = float(small)
+        return EXACT, -v if neg else v, q
+    mant = np.int64(0)
+    nsig = 0
+    ndig = 0
+    exp10 = 0
+    dropped = False
+    while p < e:
+        d = np.int64(buf[p]) - 48
+        if d < 0 or d > 9:
+            break
+        ndig += 1
+        if nsig < _MAX_DIGITS:
+            if mant != 0 or d != 0:
+                mant = mant * 10 + d
+                nsig += 1
+        else:
+            exp10 += 1
+            if d != 0:
+                dropped = True
+        p += 1
+    if p < e and buf[p] == 46:  # '.'
+        p += 1
+        while p < e:
+            d = np.int64(buf[p]) - 48
+            if d < 0 or d > 9:
+                break
+            ndig += 1
+            if nsig < _MAX_DIGITS:
+                if mant != 0 or d != 0:
+                    mant = mant * 10 + d
+                    nsig += 1
+                exp10 -= 1
+            elif d != 0:
+                dropped = True
+            p += 1
+    if ndig == 0:
+        return BAD, 0.0, p
+    if p < e and (buf[p] == 101 or buf[p] == 69):  # 'e' / 'E'
+        p += 1
+        eneg = False
+        if p < e and (buf[p] == 45 or buf[p] == 43):
+            eneg = buf[p] == 45
+            p += 1
+        ev = 0
+        nexp = 0
+        while p < e:
+            d = np.int64(buf[p]) - 48
+            if d < 0 or d > 9:
+                break
+            if ev < 100000:
+                ev = ev * 10 + d
+            nexp += 1
+            p += 1
+        if nexp == 0:
+            return BAD, 0.0, p
+        exp10 += -ev if eneg else ev
+    if mant == 0 or nsig + exp10 < -323:
+        # below 1e-324 every decimal rounds to zero
+        return EXACT, -0.0 if neg else 0.0, p
+    kind = INEXACT
+    v = float(mant)
+    if not dropped and mant <= _EXACT_MANTISSA:
+        if 0 <= exp10 <= 22:
+            v *= _POW10[exp10]
+            kind = EXACT
+        elif -22 <= exp10 < 0:
+            v /= _POW10[-exp10]
+            kind = EXACT
+        elif 22 < exp10 <= 22 + 15:
+            # move the excess into the mantissa while it stays exact ("1e30")
+            m2 = mant
+            k = exp10 - 22
+            while k > 0 and m2 <= _EXACT_MANTISSA:
+                m2 *= 10
+                k -= 1
+            if k == 0 and m2 <= _EXACT_MANTISSA:
+                v = float(m2) * _POW10[22]
+                kind = EXACT
+    if kind == INEXACT:
+        v = _scale_pow10(v, exp10)
+        if math.isinf(v):
+            if nsig + exp10 > 309:
+                return BAD, math.inf, p  # at least 1e309: beyond any double
+            # may still be a finite double near the top: the fixup decides
+            v = _MAX_DOUBLE
+    return kind, -v if neg else v, p
+
+
+@njit(nogil=True, cache=True)
+def parse_float(buf, s, e):
+    """Parse all of ``buf[s:e]`` as a number: ``(kind, value)``."""
+    kind, v, p = scan_float(buf, s, e)
+    if p != e:
+        return BAD, v
+    return kind, v
+
+
+@njit(nogil=True, cache=True, inline="always")
+def parse_int(buf, s, e):
+    """Parse ``buf[s:e]`` as ``[+-]?digits`` (at most 18 digits): ``(ok, value)``."""
+    p = s
+    neg = False
+    if p < e and (buf[p] == 45 or buf[p] == 43):
+        neg = buf[p] == 45
+        p += 1
+    if p >= e or e - p > 18:
+        return False, 0
+    v = np.int64(0)
+    while p < e:
+        d = np.int64(buf[p]) - 48
+        if d < 0 or d > 9:
+            return False, 0
+        v = v * 10 + d
+        p += 1
+    return True, -v if neg else v
+
+
+@njit(nogil=True, cache=True)
+def parse_label(buf, s, e):
+    """``-1``/``0`` -> 0.0 and ``1`` -> 1.0 (any numeric spelling); NaN if anything else."""
+    kind, v = parse_float(buf, s, e)
+    if kind != BAD:
+        if v == 1.0:
+            return 1.0
+        if v == 0.0 or v == -1.0:
+            return 0.0
+    return math.nan
+
+
+@njit(nogil=True, cache=True)
+def set_error(st, code, line, s, e, arg):
+    st[ERR] = code
+    st[ERR_LINE] = line
+    st[ERR_START] = s
+    st[ERR_END] = e
+    st[ERR_ARG] = arg
+
+
+@njit(nogil=True, cache=True)
+def save(st, pos, line, rows, nnz, nfix):
+    st[POS] = pos
+    st[LINE] = line
+    st[ROWS] = rows
+    st[NNZ] = nnz
+    st[NFIX] = nfix

@@ -1,0 +1,285 @@
+"""Numba kernel for Vowpal Wabbit text: ``label [importance] ['tag]|ns[:scale] f[:v] ...``."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ftrl_cli.hashing import murmur3_32_padded
+from ftrl_cli.readers._parse_common import (
+    BAD,
+    CR,
+    DONE,
+    E_HEADER_TOKEN,
+    E_LABEL,
+    E_NO_BAR,
+    E_SCALE,
+    E_VALUE,
+    E_WEIGHT,
+    ERROR,
+    FIX_DATA,
+    FIX_FULL,
+    FIX_WEIGHT,
+    INEXACT,
+    LINE,
+    MAXROWS,
+    NEED_MORE,
+    NFIX,
+    NNZ,
+    NNZ_FULL,
+    POS,
+    ROWS,
+    ROWS_FULL,
+    borrow,
+    find_newline,
+    is_space,
+    parse_float,
+    parse_label,
+    save,
+    scan_float,
+    set_error,
+)
+
+_BAR = 124
+_COLON = 58
+_QUOTE = 39
+_HASH = 35
+_OK = -1
+# bytes that end a feature name / a token: one table lookup instead of several compares
+_NAME_STOP = np.zeros(256, np.uint8)
+_NAME_STOP[[9, 32, 58, 124]] = 1
+_TOKEN_STOP = np.zeros(256, np.uint8)
+_TOKEN_STOP[[9, 32, 124]] = 1
+
+
+@njit(nogil=True, cache=True)
+def _features(
+    buf, p, le, line, nnz, nfix, indices, data, fix_idx, fix_kind, fix_s, fix_e, fix_mult, mask, st
+):
+    """Parse the namespaces from the first ``|`` at ``p``: ``(status, nnz, nfix)``."""
+    cap = data.shape[0]
+    fcap = fix_idx.shape[0]
+    while p < le:
+        p += 1  # past '|'
+        ns_s = p
+        while p < le and _TOKEN_STOP[buf[p]] == 0:
+            p += 1
+        ns_e = p
+        scale = 1.0
+        colon = ns_s
+        while colon < ns_e and buf[colon] != _COLON:
+            colon += 1
+        if colon < ns_e:
+            kind, scale = parse_float(buf, colon + 1, ns_e)
+            if kind == BAD or not math.isfinite(scale):
+                set_error(st, E_SCALE, line, ns_s, ns_e, 0)
+                return ERROR, nnz, nfix
+        seed = murmur3_32_padded(buf, ns_s, colon, 0)
+        while p < le:
+            c = buf[p]
+            if c == _BAR:
+                break
+            if is_space(c):
+                p += 1
+                continue
+            fs = p
+            while p < le and _NAME_STOP[buf[p]] == 0:
+                p += 1
+            name_end = p
+            value = scale
+            inexact = False
+            if p < le and buf[p] == _COLON:
+                kind, v, p = scan_float(buf, p + 1, le)
+                value = v * scale
+                if kind == BAD or not math.isfinite(value) or (p < le and _TOKEN_STOP[buf[p]] == 0):
+                    while p < le and _TOKEN_STOP[buf[p]] == 0:
+                        p += 1
+                    set_error(st, E_VALUE, line, fs, p, 0)
+                    return ERROR, nnz, nfix
+                inexact = kind == INEXACT
+            if (value == 0.0 and not inexact) or scale == 0.0:
+                continue
+            if nnz >= cap:
+                return NNZ_FULL, nnz, nfix
+            if inexact:
+                if nfix >= fcap:
+                    return FIX_FULL, nnz, nfix
+                fix_idx[nfix] = nnz
+                fix_kind[nfix] = FIX_DATA
+                fix_s[nfix] = name_end + 1
+                fix_e[nfix] = p
+                fix_mult[nfix] = scale
+                nfix += 1
+            indices[nnz] = np.int64(murmur3_32_padded(buf, fs, name_end, seed)) & mask
+            data[nnz] = value
+            nnz += 1
+    return _OK, nnz, nfix
+
+
+@njit(nogil=True, cache=True)
+def parse_vw(
+    buf,
+    end,
+    final,
+    st,
+    indptr,
+    indices,
+    data,
+    labels,
+    weights,
+    lines,
+    tag_s,
+    tag_e,
+    fix_idx,
+    fix_kind,
+    fix_s,
+    fix_e,
+    fix_mult,
+    mask,
+):
+    """Parse vw records from ``buf[st[POS]:end]``; returns a status (see ``_parse_common``)."""
+    # helpers get reference-count-free views (see ``borrow``)
+    buf = borrow(buf)
+    st = borrow(st)
+    indices = borrow(indices)
+    data = borrow(data)
+    fix_idx = borrow(fix_idx)
+    fix_kind = borrow(fix_kind)
+    fix_s = borrow(fix_s)
+    fix_e = borrow(fix_e)
+    fix_mult = borrow(fix_mult)
+    pos = st[POS]
+    line = st[LINE]
+    rows = st[ROWS]
+    nnz = st[NNZ]
+    nfix = st[NFIX]
+    maxrows = st[MAXROWS]
+    fcap = fix_idx.shape[0]
+    status = DONE
+    while True:
+        if pos >= end:
+            status = DONE if final else NEED_MORE
+            break
+        eol = find_newline(buf, pos, end)
+        if eol == end and not final:
+            status = NEED_MORE
+            break
+        le = eol
+        if le > pos and buf[le - 1] == CR:
+            le -= 1
+        q = pos
+        while q < le and is_space(buf[q]):
+            q += 1
+        if q == le or buf[q] == _HASH:
+            pos = eol + 1 if eol < end else end
+            line += 1
+            continue
+        if rows >= maxrows:
+            status = ROWS_FULL
+            break
+        bar = q
+        while bar < le and buf[bar] != _BAR:
+            bar += 1
+        if bar == le:
+            set_error(st, E_NO_BAR, line, q, le, 0)
+            status = ERROR
+            break
+        # the last word before '|' is a tag if it starts with ' or touches the '|'
+        he = bar
+        ts = -1
+        te = -1
+        t_end = bar
+        while t_end > q and is_space(buf[t_end - 1]):
+            t_end -= 1
+        if t_end > q:
+            t_start = t_end
+            while t_start > q and not is_space(buf[t_start - 1]):
+                t_start -= 1
+            if t_end == bar or buf[t_start] == _QUOTE:
+                ts = t_start + 1 if buf[t_start] == _QUOTE else t_start
+                te = t_end
+                he = t_start
+        label = math.nan
+        weight = 1.0
+        wfix_s = -1
+        wfix_e = -1
+        ntok = 0
+        p = q
+        bad = False
+        while p < he:
+            if is_space(buf[p]):
+                p += 1
+                continue
+            s = p
+            while p < he and not is_space(buf[p]):
+                p += 1
+            ntok += 1
+            if ntok == 1:
+                label = parse_label(buf, s, p)
+                if math.isnan(label):
+                    set_error(st, E_LABEL, line, s, p, 0)
+                    bad = True
+                    break
+            elif ntok == 2:
+                kind, weight = parse_float(buf, s, p)
+                if kind == BAD or not math.isfinite(weight) or weight < 0.0:
+                    set_error(st, E_WEIGHT, line, s, p, 0)
+                    bad = True
+                    break
+                if kind == INEXACT:
+                    wfix_s = s
+                    wfix_e = p
+            else:
+                set_error(st, E_HEADER_TOKEN, line, s, p, 0)
+                bad = True
+                break
+        if bad:
+            status = ERROR
+            break
+        if wfix_s >= 0 and nfix >= fcap:
+            status = FIX_FULL
+            break
+        rec_nfix = nfix
+        if wfix_s >= 0:
+            fix_idx[nfix] = rows
+            fix_kind[nfix] = FIX_WEIGHT
+            fix_s[nfix] = wfix_s
+            fix_e[nfix] = wfix_e
+            fix_mult[nfix] = 1.0
+            nfix += 1
+        code, new_nnz, new_nfix = _features(
+            buf,
+            bar,
+            le,
+            line,
+            nnz,
+            nfix,
+            indices,
+            data,
+            fix_idx,
+            fix_kind,
+            fix_s,
+            fix_e,
+            fix_mult,
+            mask,
+            st,
+        )
+        if code != _OK:
+            nfix = rec_nfix
+            status = code
+            break
+        nnz = new_nnz
+        nfix = new_nfix
+        labels[rows] = label
+        weights[rows] = weight
+        lines[rows] = line
+        tag_s[rows] = ts
+        tag_e[rows] = te
+        rows += 1
+        indptr[rows] = nnz
+        pos = eol + 1 if eol < end else end
+        line += 1
+    save(st, pos, line, rows, nnz, nfix)
+    return status

@@ -1,0 +1,189 @@
+"""Opening inputs: files or stdin (``-``), transparent decompression, peeking at the head.
+
+Compression is chosen by the file name's suffix (``.gz``, ``.bz2``, ``.xz``, ``.zst``);
+stdin has no name, so its first bytes are checked for the same formats' magic numbers.
+"""
+
+from __future__ import annotations
+
+import io
+import lzma
+import os
+import sys
+from typing import BinaryIO
+
+import pyarrow as pa
+
+from ftrl_cli.errors import FtrlError
+
+STDIN_NAME = "<stdin>"
+
+_ARROW_CODECS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd"}
+_MAGIC = (
+    (b"\x1f\x8b", ".gz"),
+    (b"BZh", ".bz2"),
+    (b"\xfd7zXZ\x00", ".xz"),
+    (b"\x28\xb5\x2f\xfd", ".zst"),
+)
+_BOM = b"\xef\xbb\xbf"
+
+
+def compression_suffix(path: str) -> str | None:
+    """The compression suffix of ``path`` (``".gz"``...), or None.
+
+    >>> compression_suffix("day_0.tsv.gz"), compression_suffix("train.vw")
+    ('.gz', None)
+    """
+    ext = os.path.splitext(path)[1].lower()
+    return ext if ext in _ARROW_CODECS or ext == ".xz" else None
+
+
+def strip_compression(path: str) -> str:
+    """``path`` without its compression suffix.
+
+    >>> strip_compression("a.csv.zst")
+    'a.csv'
+    """
+    return path[: -len(ext)] if (ext := compression_suffix(path)) else path
+
+
+class Source:
+    """A binary input that can be peeked at without losing bytes.
+
+    >>> src = Source("mem", io.BytesIO(b"1 |a\\n"))
+    >>> src.peek(2), src.read(10)
+    (b'1 ', b'1 |a\\n')
+    """
+
+    def __init__(self, name: str, stream: BinaryIO, *, owned: bool = True) -> None:
+        self.name = name
+        self._stream = stream
+        self._owned = owned
+        self._head = bytearray()
+        self._eof = False
+        self._readinto = getattr(stream, "readinto", None)
+
+    def _raw_read(self, n: int) -> bytes:
+        try:
+            return self._stream.read(n)
+        except (OSError, EOFError, lzma.LZMAError, pa.ArrowException) as exc:
+            raise FtrlError(f"{self.name}: cannot read: {exc}") from exc
+
+    def peek(self, n: int) -> bytes:
+        """Up to ``n`` bytes from the current position, left in place for later reads."""
+        while len(self._head) < n and not self._eof:
+            chunk = self._raw_read(n - len(self._head))
+            if not chunk:
+                self._eof = True
+            self._head += chunk
+        return bytes(self._head[:n])
+
+    def discard(self, n: int) -> None:
+        """Drop ``n`` bytes that were already peeked at."""
+        if n > len(self._head):
+            raise ValueError("can only discard peeked bytes")
+        del self._head[:n]
+
+    def read(self, n: int) -> bytes:
+        out = self.peek(n)
+        self.discard(len(out))
+        return out
+
+    def readinto(self, view: memoryview) -> int:
+        """Fill ``view`` with the next bytes; returns how many (0 at the end)."""
+        if self._head:
+            k = min(len(view), len(self._head))
+            view[:k] = self._head[:k]
+            del self._head[:k]
+            return k
+        if self._eof:
+            return 0
+        if self._readinto is not None:
+            try:
+                n = self._readinto(view)
+            except (OSError, EOFError, lzma.LZMAError, pa.ArrowException) as exc:
+                raise FtrlError(f"{self.name}: cannot read: {exc}") from exc
+        else:
+            chunk = self._raw_read(len(view))
+            n = len(chunk)
+            view[:n] = chunk
+        if not n:
+            self._eof = True
+        return n or 0
+
+    def skip_bom(self) -> None:
+        if self.peek(3) == _BOM:
+            self.discard(3)
+
+    def close(self) -> None:
+        if self._owned:
+            self._stream.close()
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _Reader(io.RawIOBase):
+    """A raw stream over a Source, so a decompressor can read it after it was peeked at."""
+
+    def __init__(self, source: Source) -> None:
+        self._source = source
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray | memoryview) -> int:
+        return self._source.readinto(memoryview(b).cast("B"))
+
+
+def _decompressing(stream: BinaryIO | str, suffix: str | None) -> BinaryIO:
+    """A binary stream over ``stream`` (an open file or a path) decompressing ``suffix``."""
+    if suffix is None:
+        return open(stream, "rb") if isinstance(stream, str) else stream
+    if suffix == ".xz":
+        return lzma.open(stream, "rb")
+    return pa.input_stream(stream, compression=_ARROW_CODECS[suffix])
+
+
+_stdin_cache: tuple[object, Source] | None = None
+
+
+def _stdin() -> Source:
+    """One Source per ``sys.stdin`` object, so format sniffing keeps the bytes it saw."""
+    global _stdin_cache
+    raw = sys.stdin.buffer
+    if _stdin_cache is not None and _stdin_cache[0] is raw:
+        return _stdin_cache[1]
+    plain = Source(STDIN_NAME, raw, owned=False)
+    head = plain.peek(6)
+    suffix = next((ext for magic, ext in _MAGIC if head.startswith(magic)), None)
+    source = plain
+    if suffix is not None:
+        source = Source(STDIN_NAME, _decompressing(io.BufferedReader(_Reader(plain)), suffix))
+    source.skip_bom()
+    _stdin_cache = (raw, source)
+    return source
+
+
+def open_source(path: str) -> Source:
+    """Open ``path`` (``-`` is stdin) for reading, decompressing by suffix.
+
+    >>> import tempfile, gzip
+    >>> p = tempfile.mktemp(suffix=".vw.gz")
+    >>> _ = open(p, "wb").write(gzip.compress(b"1 |a\\n"))
+    >>> with open_source(p) as src: src.read(100)
+    b'1 |a\\n'
+    """
+    if path == "-":
+        return _stdin()
+    try:
+        stream = _decompressing(path, compression_suffix(path))
+    except (OSError, pa.ArrowException) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise FtrlError(f"cannot open {path}: {reason}") from exc
+    source = Source(path, stream)
+    source.skip_bom()
+    return source

@@ -1,0 +1,36 @@
+"""Vowpal Wabbit text input: ``label [importance] ['tag]|ns[:scale] feat[:value] ...``.
+
+* label ``1`` is positive, ``0`` or ``-1`` negative; no label (``| a b``) gives NaN;
+* importance is a non-negative number (default 1);
+* the tag is the last word before the first ``|`` when it starts with ``'`` or touches the
+  ``|`` (``1 'id42 |a`` and ``1 id42|a`` both tag the record ``id42``);
+* ``|ns:2.5`` multiplies the values of that namespace by 2.5; a bare ``|`` is namespace "";
+* ``feat`` has value 1, ``feat:v`` value ``v``; blank lines and ``#`` lines are skipped;
+  ``\\r\\n`` line endings are accepted.
+"""
+
+from __future__ import annotations
+
+from ftrl_cli.readers import _parse_common as pc
+from ftrl_cli.readers._parse_driver import Plan
+from ftrl_cli.readers._parse_vw import parse_vw
+from ftrl_cli.readers.base import FeatureSpec
+from ftrl_cli.readers.source import Source
+
+_MESSAGES = {
+    pc.E_LABEL: "bad label '{t}' (expected 1, 0 or -1)",
+    pc.E_WEIGHT: "bad importance weight '{t}' (expected a non-negative number)",
+    pc.E_VALUE: "bad feature value in '{t}' (expected name:number)",
+    pc.E_SCALE: "bad namespace scale in '|{t}' (expected |name:number)",
+    pc.E_HEADER_TOKEN: "unexpected '{t}' before '|' (expected label [importance] ['tag])",
+    pc.E_NO_BAR: "no '|' in '{t}' (a vw record needs at least one namespace)",
+}
+
+
+def _describe(code: int, text: str, arg: int) -> str:
+    return _MESSAGES[code].format(t=text)
+
+
+def vw_plan(source: Source, spec: FeatureSpec) -> Plan:
+    """The parse plan for a vw source (nothing to read ahead)."""
+    return Plan(kernel=parse_vw, params=(), describe=_describe)
