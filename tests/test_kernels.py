@@ -115,3 +115,21 @@ def test_chunking_does_not_change_the_result():
         parts.train(X[s:s + 50], y[s:s + 50], batch_size=7)
     parts.flush()
     np.testing.assert_array_equal(one.state, parts.state)
+
+
+def test_prediction_text_reads_back():
+    from ftrl_cli.kernels.text import LINE_BYTES, format_values
+
+    rng = np.random.default_rng(4)
+    values = np.concatenate([rng.random(2000), 10.0 ** rng.uniform(-320, 300, 2000),
+                             -rng.normal(scale=30, size=2000), [0.0, 1.0, 1e-4, 9.99999e-5,
+                                                                0.9999999999999, 5e-324]])
+    buf = np.empty(len(values) * LINE_BYTES, np.uint8)
+    lines = bytes(buf[: format_values(values, buf)]).decode().splitlines()
+    assert len(lines) == len(values)
+    back = np.array([float(x) for x in lines])
+    # 9 decimals, or 9 significant digits in scientific form (and subnormals as close as
+    # they can be printed).
+    err = np.abs(back - values)
+    ok = (err <= 5e-10 + 1e-15) | (err <= 5e-9 * np.abs(values)) | (np.abs(values) < 1e-307)
+    assert ok.all(), values[~ok]

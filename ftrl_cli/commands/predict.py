@@ -14,6 +14,7 @@ from ftrl_cli import checkpoint
 from ftrl_cli._jit import first_run_notice
 from ftrl_cli.commands.options import check_inputs, check_writable
 from ftrl_cli.kernels.predict import margins, probabilities
+from ftrl_cli.kernels.text import LINE_BYTES, format_values
 from ftrl_cli.pipeline import prefetch
 from ftrl_cli.readers import read_batches, resolve_spec
 from ftrl_cli.readers.base import Batch
@@ -36,37 +37,49 @@ def scored_batches(inputs: list[str], model_path: str, reader: dict,
         yield batch, (m if raw else probabilities(m))
 
 
-def format_lines(batch: Batch, preds: np.ndarray) -> str:
-    """Text for a batch: ``prediction`` per line, ``tag prediction`` where a tag exists."""
-    text = np.char.mod("%.9g", preds)
-    if batch.tags is not None:
-        text = [f"{t} {v}" if t else v for t, v in zip(batch.tags, text.tolist())]
-    else:
-        text = text.tolist()
-    return "\n".join(text) + "\n" if len(text) else ""
+def format_lines(batch: Batch, preds: np.ndarray) -> bytes:
+    """Text for a batch: ``prediction`` per line, ``tag prediction`` where a tag exists.
+
+    >>> import scipy.sparse as sp
+    >>> b = Batch(sp.csr_matrix((2, 4)), np.zeros(2), np.ones(2), np.arange(1, 3), "x",
+    ...           ["a", None])
+    >>> format_lines(b, np.array([0.5, 0.25]))
+    b'a 0.500000000\\n0.250000000\\n'
+    """
+    buf = np.empty(len(preds) * LINE_BYTES, dtype=np.uint8)
+    text = buf[: format_values(np.ascontiguousarray(preds, dtype=np.float64), buf)].tobytes()
+    if batch.tags is None:
+        return text
+    lines = text.decode("ascii").splitlines()
+    return "".join(f"{t} {v}\n" if t else f"{v}\n"
+                   for t, v in zip(batch.tags, lines)).encode("utf-8")
 
 
 def run_predict(inputs: list[str], model_path: str, output: str | None, raw: bool,
                 reader: dict) -> None:
     if output is None:
-        out = sys.stdout
+        binary = getattr(sys.stdout, "buffer", None)  # absent when stdout is redirected in-process
         for batch, preds in scored_batches(inputs, model_path, reader, raw):
-            out.write(format_lines(batch, preds))
-            out.flush()
+            text = format_lines(batch, preds)
+            if binary is not None:
+                binary.write(text)
+                binary.flush()
+            else:
+                sys.stdout.write(text.decode("utf-8"))
         return
     check_writable(output)
-    with atomic_text(output) as out:
+    with atomic_binary(output) as out:
         for batch, preds in scored_batches(inputs, model_path, reader, raw):
             out.write(format_lines(batch, preds))
 
 
 @contextlib.contextmanager
-def atomic_text(path: str):
-    """A text file that appears under ``path`` only when complete (old file kept on error)."""
+def atomic_binary(path: str):
+    """A file that appears under ``path`` only when complete (old file kept on error)."""
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".ftrl-", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
