@@ -53,9 +53,9 @@ class Checkpoint:
         """Dense kernel vector and bias, as the model predicts."""
         n = 1 << int(self.meta["features"]["hash_bits"])
         w = np.zeros(n)
-        is_kernel = self.columns["variable"] == "kernel"
-        w[self.columns["index"][is_kernel]] = self.columns["weight"][is_kernel]
-        bias = self.columns["weight"][~is_kernel]
+        is_bias = self.columns["is_bias"]
+        w[self.columns["index"][~is_bias]] = self.columns["weight"][~is_bias]
+        bias = self.columns["weight"][is_bias]
         return w, float(bias[0]) if len(bias) else 0.0
 
 
@@ -146,8 +146,13 @@ def load(path: str) -> Checkpoint:
     missing = need - set(table.column_names)
     if missing:
         raise FtrlError(f"{path}: model lacks column(s) {sorted(missing)}")
+    import pyarrow.compute as pc
+
     columns = {name: table.column(name).to_numpy(zero_copy_only=False)
-               for name in table.column_names}
+               for name in table.column_names if name != "variable"}
+    # A boolean mask instead of a million Python strings.
+    columns["is_bias"] = pc.equal(table.column("variable"), "bias").to_numpy(
+        zero_copy_only=False)
     return Checkpoint(path, meta, columns)
 
 
@@ -155,7 +160,7 @@ def restore(ckpt: Checkpoint, config: OptimizerConfig, dtype: type = np.float64)
     """A :class:`Model` that continues training from ``ckpt`` with ``config``."""
     model = Model(config, int(ckpt.meta["features"]["hash_bits"]), ckpt.use_bias, dtype)
     c = ckpt.columns
-    rows = np.where(c["variable"] == "bias", model.n_features, c["index"]).astype(np.int64)
+    rows = np.where(c["is_bias"], model.n_features, c["index"]).astype(np.int64)
     if rows.size and (rows.min() < 0 or rows.max() > model.n_features):
         raise FtrlError(f"{ckpt.path}: kernel index out of range for its hash size")
     st = model.state
