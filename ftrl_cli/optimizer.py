@@ -18,109 +18,24 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import fields
 from typing import Any
 
 import numpy as np
 
-from ftrl_cli.config import OptimizerConfig
 from ftrl_cli.errors import FtrlError
 from ftrl_cli.kernels import dense as K
+from ftrl_cli.optimizer_args import (
+    FIELDS,
+    is_keras_schedule,
+    normalize_learning_rate,
+    optimizer_config,
+)
+from ftrl_cli.optimizer_slots import Slots, dense_gradient, sparse_gradient
 from ftrl_cli.schedules import Schedule, parse_schedule
 
 __all__ = ["Ftrl", "is_keras_schedule", "optimizer_config"]
 
-_FIELDS = tuple(f.name for f in fields(OptimizerConfig))
 _EMPTY_INT = np.empty(0, dtype=np.int64)
-_KERAS_SCHEDULES = "keras.src.optimizers.schedules"
-
-
-def is_keras_schedule(obj: Any) -> bool:
-    """Whether ``obj`` is a ``keras.optimizers.schedules.LearningRateSchedule`` instance.
-
-    Such a learning rate is called with the raw iteration, any other callable with no
-    argument.  (Looks at the class hierarchy: importing Keras just to ask would be heavy.)
-
-    >>> is_keras_schedule(lambda: 0.1)
-    False
-    """
-    return any(c.__name__ == "LearningRateSchedule" and c.__module__.startswith("keras")
-               for c in type(obj).__mro__)
-
-
-def _normalize_learning_rate(lr: Any) -> Any:
-    """Keras's built-in schedules (objects or their dicts) become compiled ``Schedule``s."""
-    if isinstance(lr, Mapping):
-        try:
-            return parse_schedule(lr)
-        except FtrlError as e:
-            raise ValueError(str(e)) from None
-    if is_keras_schedule(lr) and type(lr).__module__.startswith(_KERAS_SCHEDULES):
-        from keras.optimizers import schedules
-
-        try:
-            return parse_schedule(schedules.serialize(lr))
-        except FtrlError:
-            pass  # not expressible as a compiled schedule: Keras's object is called instead
-    return lr
-
-
-def optimizer_config(**kwargs: Any) -> OptimizerConfig:
-    """Keras's ``Ftrl`` arguments as a validated :class:`OptimizerConfig`.
-
-    Invalid values raise ``ValueError`` with Keras's message.
-
-    >>> optimizer_config(learning_rate=0.1, beta=1.0).beta
-    1.0
-    >>> optimizer_config(l1_regularization_strength=-1.0)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ValueError: `l1_regularization_strength` needs to be positive or zero. Received: ...=-1.0.
-    """
-    if kwargs.pop("decay", None) is not None:
-        warnings.warn("Argument `decay` is no longer supported and will be ignored.",
-                      stacklevel=3)
-    unknown = {k: v for k, v in kwargs.items() if k not in _FIELDS}
-    if unknown:
-        raise ValueError(f"Argument(s) not recognized: {unknown}")
-    if "name" in kwargs and kwargs["name"] is None:
-        kwargs["name"] = "ftrl"
-    given_lr = kwargs.get("learning_rate", 0.001)
-    kwargs["learning_rate"] = _normalize_learning_rate(given_lr)
-    config = OptimizerConfig(**kwargs)
-    try:
-        return config.validate()
-    except FtrlError as e:
-        option, _, message = str(e).partition(": ")
-        if option == "--learning-rate":
-            message = (
-                "Argument `learning_rate` should be float, or an instance of "
-                "LearningRateSchedule, or a callable (that takes in the current iteration value "
-                "and returns the corresponding learning rate value). Received instead: "
-                f"learning_rate={given_lr}")
-        raise ValueError(message) from None
-
-
-class _Slots:
-    """The optimizer's state of one variable, flat: Keras's slots plus the lazy bookkeeping."""
-
-    def __init__(self, var: np.ndarray, config: OptimizerConfig) -> None:
-        self.var = var
-        self.flat = var.reshape(-1)
-        dtype, size = var.dtype, var.size
-        self.n = np.full(size, config.initial_accumulator_value, dtype=dtype)
-        self.z = np.zeros(size, dtype=dtype)
-        ema = bool(config.use_ema)
-        self.avg = np.zeros(size if ema else 0, dtype=dtype)
-        # Raw iteration up to which ``avg`` (and an overwritten weight) is current.
-        self.est = np.zeros(size if ema else 0, dtype=np.int64)
-        acc = bool(config.gradient_accumulation_steps)
-        self.acc = np.zeros(size if acc else 0, dtype=dtype)
-        self.mark = np.zeros(size if acc else 0, dtype=np.uint8)
-        self.pending = np.zeros(size if acc else 0, dtype=np.int64)
-        self.ctr = np.zeros(1, dtype=np.int64)
-
-    def view(self, flat: np.ndarray) -> np.ndarray:
-        return flat.reshape(self.var.shape)
 
 
 class Ftrl:
@@ -152,23 +67,23 @@ class Ftrl:
                  loss_scale_factor: float | None = None,
                  gradient_accumulation_steps: int | None = None, name: str = "ftrl",
                  **kwargs: Any) -> None:
-        args = {k: v for k, v in locals().items() if k in _FIELDS}
+        args = {k: v for k, v in locals().items() if k in FIELDS}
         self._config = optimizer_config(**args, **kwargs)
         self._steps = int(self._config.gradient_accumulation_steps or 0)
         self._hp = self._config.hyper_parameters(use_bias=True)
         self._iterations = 0
-        self._slots: list[_Slots] = []
+        self._slots: list[Slots] = []
         self._index: dict[int, int] = {}
         self.built = False
 
     # ---- Keras's attributes ----
     def __getattr__(self, attr: str) -> Any:
-        if attr in _FIELDS and attr != "learning_rate" and "_config" in self.__dict__:
+        if attr in FIELDS and attr != "learning_rate" and "_config" in self.__dict__:
             return getattr(self._config, attr)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {attr!r}")
 
     def __setattr__(self, attr: str, value: Any) -> None:
-        if attr in _FIELDS and attr != "learning_rate":
+        if attr in FIELDS and attr != "learning_rate":
             # Read from the validated config: a silently ignored assignment would mislead.
             raise AttributeError(f"`{attr}` is fixed at construction; make a new optimizer, "
                                  "e.g. Ftrl.from_config({**opt.get_config(), ...})")
@@ -196,7 +111,7 @@ class Ftrl:
 
     @learning_rate.setter
     def learning_rate(self, value: Any) -> None:
-        value = _normalize_learning_rate(value)
+        value = normalize_learning_rate(value)
         if not (isinstance(value, Schedule) or callable(value)):
             if isinstance(self._config.learning_rate, Schedule) or is_keras_schedule(
                     self._config.learning_rate):
@@ -260,7 +175,7 @@ class Ftrl:
                 raise TypeError(f"variable {i}: expected a writeable C-contiguous float NumPy "
                                 f"array, got {type(var).__name__}")
             self._index[id(var)] = i
-            self._slots.append(_Slots(var, self._config))
+            self._slots.append(Slots(var, self._config))
         self.built = True
 
     def _resolve(self, n_grads: int, variables: Iterable[np.ndarray] | None) -> list[int]:
@@ -342,9 +257,9 @@ class Ftrl:
                 continue
             slot = self._slots[i]
             if sparse and (isinstance(g, tuple) or hasattr(g, "indices")):
-                items.append((i, *_sparse_gradient(g, slot.var)))
+                items.append((i, *sparse_gradient(g, slot.var)))
             else:
-                items.append((i, None, _dense_gradient(g, slot.var)))
+                items.append((i, None, dense_gradient(g, slot.var)))
         self._step(items)
 
     def _step(self, items: list[tuple[int, np.ndarray | None, np.ndarray]]) -> None:
@@ -460,37 +375,3 @@ class Ftrl:
                 config["learning_rate"] = schedules.deserialize(
                     dict(lr), custom_objects=custom_objects)
         return cls(**config)
-
-
-def _dense_gradient(grad: Any, var: np.ndarray) -> np.ndarray:
-    # A float64 copy: the gradient is scaled, accumulated and clipped in place.
-    g = np.array(grad, dtype=np.float64)
-    if g.shape != var.shape:
-        raise ValueError(f"gradient of shape {g.shape} for a variable of shape {var.shape}")
-    return g.reshape(-1)
-
-
-def _sparse_gradient(grad: Any, var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(indices, values)`` -> sorted unique flat coordinates and their summed gradients."""
-    if hasattr(grad, "indices") and hasattr(grad, "values"):
-        indices, values = grad.indices, grad.values
-    else:
-        indices, values = grad
-    idx = np.asarray(indices)
-    if idx.ndim != 1 or not (idx.size == 0 or np.issubdtype(idx.dtype, np.integer)):
-        raise ValueError("sparse gradient: indices must be a 1-D integer array")
-    idx = idx.astype(np.int64)
-    rows = var.shape[0] if var.ndim else 1
-    row_size = var.size // rows if rows else 0
-    if idx.size and (idx.min() < 0 or idx.max() >= rows):
-        raise ValueError(f"sparse gradient: indices must be in [0, {rows})")
-    vals = np.array(values, dtype=np.float64)
-    expected = (idx.size, *var.shape[1:])
-    if vals.shape != expected and not (var.ndim == 0 and vals.shape == (idx.size,)):
-        raise ValueError(f"sparse gradient: values of shape {vals.shape}, expected {expected}")
-    g = vals.reshape(-1)
-    coords = idx if row_size == 1 else (idx[:, None] * row_size + np.arange(row_size)).ravel()
-    if coords.size > 1 and not bool(np.all(coords[1:] > coords[:-1])):
-        coords, inverse = np.unique(coords, return_inverse=True)
-        g = np.bincount(inverse.reshape(-1), weights=g, minlength=coords.size)
-    return np.ascontiguousarray(coords, dtype=np.int64), g
