@@ -39,7 +39,10 @@ def configure() -> None:
 
 
 def first_run_notice() -> None:
-    """Say once, on the first run after install, that the kernels are being compiled."""
+    """Say once, on the first run after install, that the kernels are being compiled.
+
+    Only the first call after the sources change prints (a marker file records it).
+    """
     from ftrl_cli._version import __version__
 
     marker = os.path.join(os.environ.get("NUMBA_CACHE_DIR", user_cache_dir()),

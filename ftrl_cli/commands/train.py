@@ -41,7 +41,8 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
         model = checkpoint.restore(ckpt, cfg, dtype)
     else:
         model = Model(cfg, spec.hash_bits, use_bias, dtype)
-    first_run_notice()
+    if not quiet:
+        first_run_notice()
     progress = Progress(None if quiet else sys.stderr)
     start = time.perf_counter()
     for _ in range(passes):
