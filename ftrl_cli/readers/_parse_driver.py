@@ -1,13 +1,17 @@
 """Driving a parse kernel over a Source chunk by chunk and cutting the output into Batches.
 
-Memory stays flat: one byte buffer (carried-over partial record + next chunk) and one
-batch of output arrays.  The buffer only grows when a single record is longer than it.
+``Cutter`` holds a kernel's state and output arrays and turns parsed rows into Batches;
+``run_plan`` feeds it one source sequentially (``ftrl_cli.readers.parallel`` feeds several
+Cutters chunks of whole lines on a thread pool instead).  Memory stays flat: one byte buffer
+(carried-over partial record + next chunk) and one batch of output arrays.  The buffer only
+grows when a single record is longer than it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -16,7 +20,6 @@ from ftrl_cli.errors import FtrlError, InputError
 from ftrl_cli.hashing import HASH_PAD
 from ftrl_cli.readers import _parse_common as pc
 from ftrl_cli.readers.base import Batch
-from ftrl_cli.readers.source import Source
 
 CHUNK_BYTES = 8 << 20
 _FIX_CAP = 8192
@@ -153,63 +156,152 @@ def _error(plan: Plan, st: np.ndarray, buf: np.ndarray, source: str) -> InputErr
     return InputError(source, int(st[pc.ERR_LINE]), message)
 
 
+class Cutter:
+    """Runs a plan's kernel over byte buffers and cuts what it parses into Batches.
+
+    The kernel state lives here, so ``parse`` can be called on successive buffers (carrying
+    over the unparsed bytes from ``pos``) or once on a buffer of whole lines.  ``lines``,
+    when known, bounds the records still to come: output arrays are then sized for at most
+    that many rows instead of a whole batch.  ``nnz_per_row`` sizes the first batch's
+    feature arrays (they grow when needed).
+    """
+
+    def __init__(
+        self,
+        plan: Plan,
+        hash_bits: int,
+        batch_rows: int,
+        source: str,
+        *,
+        first_line: int,
+        lines: int | None = None,
+        nnz_per_row: float = _NNZ_PER_ROW_GUESS,
+    ) -> None:
+        self.plan = plan
+        self.source = source
+        self.batch_rows = batch_rows
+        self.mask = (1 << hash_bits) - 1
+        self.n_features = 1 << hash_bits
+        self.idx_dtype = index_dtype(batch_rows, hash_bits)
+        self.first_line = first_line
+        self.lines = lines
+        self.st = np.zeros(pc.STATE_SIZE, np.int64)
+        self.st[pc.LINE] = first_line
+        rows = self._rows()
+        self.out = self._outputs(rows, max(1, int(rows * nnz_per_row)))
+
+    @property
+    def pos(self) -> int:
+        """Start of the first byte not parsed yet (after ``parse`` stopped for more input)."""
+        return int(self.st[pc.POS])
+
+    @pos.setter
+    def pos(self, value: int) -> None:
+        self.st[pc.POS] = value
+
+    @property
+    def line(self) -> int:
+        """Line number of the next line to parse."""
+        return int(self.st[pc.LINE])
+
+    def _rows(self) -> int:
+        if self.lines is None:
+            return self.batch_rows
+        left = self.lines - (int(self.st[pc.LINE]) - self.first_line)
+        return max(1, min(self.batch_rows, left))
+
+    def _outputs(self, rows: int, nnz_cap: int) -> _Outputs:
+        self.st[pc.MAXROWS] = rows
+        return _Outputs(rows, nnz_cap, self.idx_dtype)
+
+    def _next_outputs(self) -> None:
+        st = self.st
+        used, done = int(st[pc.NNZ]), int(st[pc.ROWS])
+        rows = self._rows()
+        nnz_cap = max(1024, (used + used // 8) * rows // done)
+        self.out = self._outputs(rows, nnz_cap)
+        st[pc.ROWS] = 0
+        st[pc.NNZ] = 0
+
+    def parse(
+        self, buf: np.ndarray, end: int, final: bool, scratch: np.ndarray | None
+    ) -> Iterator[Batch]:
+        """Parse ``buf[pos:end]`` yielding full Batches; stops when it needs more input.
+
+        With ``final`` the bytes up to ``end`` are all there is: the last Batch (fewer rows)
+        is yielded too.  A malformed record raises ``InputError``.
+        """
+        plan, st = self.plan, self.st
+        args = (self.mask, *plan.params, *((scratch,) if plan.needs_scratch else ()))
+        while True:
+            out = self.out
+            r0 = int(st[pc.ROWS])
+            status = plan.kernel(buf, end, final, st, *out.arrays(), *args)
+            out.absorb(buf, st, r0, self.source)
+            if status == pc.NEED_MORE:
+                return
+            if status == pc.ROWS_FULL:
+                yield out.batch(st, self.n_features, self.source)
+                self._next_outputs()
+            elif status == pc.NNZ_FULL:
+                out.grow_nnz(int(st[pc.NNZ]))
+            elif status == pc.FIX_FULL:
+                if int(st[pc.ROWS]) == r0:
+                    out.grow_fix()
+            elif status == pc.ERROR:
+                raise _error(plan, st, buf, self.source)
+            else:
+                if st[pc.ROWS]:
+                    yield out.batch(st, self.n_features, self.source)
+                return
+
+
+class ByteSource(Protocol):
+    """What ``run_plan`` reads: a name for messages and ``readinto`` (0 at the end)."""
+
+    name: str
+
+    def readinto(self, view: memoryview) -> int: ...
+
+
 def run_plan(
-    source: Source, plan: Plan, hash_bits: int, batch_rows: int, chunk_bytes: int = CHUNK_BYTES
+    source: ByteSource,
+    plan: Plan,
+    hash_bits: int,
+    batch_rows: int,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> Iterator[Batch]:
-    """Parse ``source`` with ``plan`` and yield Batches of ``batch_rows`` records (last: fewer)."""
+    """Parse ``source`` with ``plan`` and yield Batches of ``batch_rows`` records (last: fewer).
+
+    >>> import io
+    >>> from ftrl_cli.readers.base import FeatureSpec
+    >>> from ftrl_cli.readers.source import Source
+    >>> from ftrl_cli.readers.vw import vw_plan
+    >>> src = Source("mem", io.BytesIO(b"1 |a x\\n0 |a y\\n-1 |a z\\n"))
+    >>> [len(b) for b in run_plan(src, vw_plan(src, FeatureSpec("vw")), 18, 2, 4)]
+    [2, 1]
+    """
     # HASH_PAD spare bytes after the data let the kernels hash without bounds branches
     buf = np.zeros(max(chunk_bytes, 1) + HASH_PAD, np.uint8)
     scratch = np.zeros_like(buf) if plan.needs_scratch else None
+    cutter = Cutter(plan, hash_bits, batch_rows, source.name, first_line=plan.start_line)
     end = 0
-    final = False
-    need_input = True
-    st = np.zeros(pc.STATE_SIZE, np.int64)
-    st[pc.LINE] = plan.start_line
-    st[pc.MAXROWS] = batch_rows
-    mask = (1 << hash_bits) - 1
-    n_features = 1 << hash_bits
-    idx_dtype = index_dtype(batch_rows, hash_bits)
-    nnz_cap = batch_rows * _NNZ_PER_ROW_GUESS
-    out = _Outputs(batch_rows, nnz_cap, idx_dtype)
     while True:
-        if need_input:
-            pos = int(st[pc.POS])
-            if pos:
-                buf[: end - pos] = buf[pos:end]
-                end -= pos
-                st[pc.POS] = 0
-            if end == len(buf) - HASH_PAD:
-                # one record is longer than the buffer
-                bigger = np.zeros(2 * end + HASH_PAD, np.uint8)
-                bigger[:end] = buf[:end]
-                buf = bigger
-                if scratch is not None:
-                    scratch = np.zeros_like(buf)
-            n = source.readinto(memoryview(buf)[end : len(buf) - HASH_PAD])
-            final = n == 0
-            end += n
-            need_input = False
-        r0 = int(st[pc.ROWS])
-        extra = (scratch,) if scratch is not None else ()
-        status = plan.kernel(buf, end, final, st, *out.arrays(), mask, *plan.params, *extra)
-        out.absorb(buf, st, r0, source.name)
-        if status == pc.NEED_MORE:
-            need_input = True
-        elif status == pc.ROWS_FULL:
-            yield out.batch(st, n_features, source.name)
-            used = int(st[pc.NNZ])
-            nnz_cap = max(1024, used + used // 8)
-            out = _Outputs(batch_rows, nnz_cap, idx_dtype)
-            st[pc.ROWS] = 0
-            st[pc.NNZ] = 0
-        elif status == pc.NNZ_FULL:
-            out.grow_nnz(int(st[pc.NNZ]))
-        elif status == pc.FIX_FULL:
-            if int(st[pc.ROWS]) == r0:
-                out.grow_fix()
-        elif status == pc.ERROR:
-            raise _error(plan, st, buf, source.name)
-        else:
-            if st[pc.ROWS]:
-                yield out.batch(st, n_features, source.name)
+        pos = cutter.pos
+        if pos:
+            buf[: end - pos] = buf[pos:end]
+            end -= pos
+            cutter.pos = 0
+        if end == len(buf) - HASH_PAD:
+            # one record is longer than the buffer
+            bigger = np.zeros(2 * end + HASH_PAD, np.uint8)
+            bigger[:end] = buf[:end]
+            buf = bigger
+            if scratch is not None:
+                scratch = np.zeros_like(buf)
+        n = source.readinto(memoryview(buf)[end : len(buf) - HASH_PAD])
+        final = n == 0
+        end += n
+        yield from cutter.parse(buf, end, final, scratch)
+        if final:
             return
