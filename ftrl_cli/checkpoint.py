@@ -121,14 +121,18 @@ def save(model: Model, spec: FeatureSpec, path: str, extra: dict | None = None) 
         os.close(dfd)
 
 
-def load(path: str) -> Checkpoint:
-    """Read a checkpoint; a one-line :class:`FtrlError` when it is missing or not ours."""
+def load(path: str, weights_only: bool = False) -> Checkpoint:
+    """Read a checkpoint; a one-line :class:`FtrlError` when it is missing or not ours.
+
+    ``weights_only`` reads just what scoring needs (``variable``, ``index``, ``weight``).
+    """
     import pyarrow.parquet as pq
 
     if not os.path.exists(path):
         raise FtrlError(f"{path}: no such model file")
     try:
-        table = pq.read_table(path)
+        columns = ["variable", "index", "weight"] if weights_only else None
+        table = pq.read_table(path, columns=columns)
     except Exception as e:  # pyarrow raises several types for a corrupt or foreign file
         raise FtrlError(f"{path}: not a readable Parquet model ({_first_line(e)})") from None
     raw = (table.schema.metadata or {}).get(META_KEY)
@@ -142,7 +146,8 @@ def load(path: str) -> Checkpoint:
     if version > FORMAT_VERSION:
         raise FtrlError(f"{path}: model format {version} is newer than this ftrl reads "
                         f"({FORMAT_VERSION}); upgrade ftrl")
-    need = {"variable", "index", "weight", "linear", "accumulator"}
+    need = {"variable", "index", "weight"} if weights_only else {
+        "variable", "index", "weight", "linear", "accumulator"}
     missing = need - set(table.column_names)
     if missing:
         raise FtrlError(f"{path}: model lacks column(s) {sorted(missing)}")

@@ -24,14 +24,15 @@ def scored_batches(inputs: list[str], model_path: str, reader: dict,
                    raw: bool = False) -> Iterator[tuple[Batch, np.ndarray]]:
     """Yield each input batch with its predictions (probabilities, or margins if ``raw``)."""
     check_inputs(inputs)
-    ckpt = checkpoint.load(model_path)
+    ckpt = checkpoint.load(model_path, weights_only=True)
     trained = ckpt.spec
     spec = resolve_spec(inputs, hash_bits=trained.hash_bits, label_column=trained.label_column,
                         ignore_columns=trained.ignore_columns,
                         numeric_columns=trained.numeric_columns, **reader)
     w, bias = ckpt.serving_weights()
     first_run_notice()
-    for batch in prefetch(read_batches(inputs, spec)):
+    # Scoring has no order dependency: both cores parse, in input order.
+    for batch in prefetch(read_batches(inputs, spec, workers=2)):
         X = batch.X
         m = margins(X.indptr, X.indices, X.data, w, bias)
         yield batch, (m if raw else probabilities(m))

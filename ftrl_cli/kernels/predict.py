@@ -1,15 +1,17 @@
-"""Scoring: margins of CSR rows against a dense weight vector, parallel over rows."""
+"""Scoring: margins of CSR rows against a dense weight vector."""
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 
-@njit(nogil=True, cache=True, parallel=True)
+# Serial on purpose: the parse threads already use both cores, and a parallel loop's idle
+# workers would spin and take CPU from them.
+@njit(nogil=True, cache=True)
 def margins(indptr, indices, values, weights, bias):
     """``out[r] = bias + sum_k weights[indices[k]] * values[k]`` over row r's entries."""
     n = indptr.shape[0] - 1
     out = np.empty(n, dtype=np.float64)
-    for r in prange(n):
+    for r in range(n):
         m = bias
         for k in range(indptr[r], indptr[r + 1]):
             m += weights[indices[k]] * values[k]
