@@ -133,7 +133,9 @@ def read_batches(
     ``ftrl_cli.readers.parallel``): the records, line numbers and errors are the same, in
     the same order, but a Batch also ends at each block's end, so Batches may have fewer
     than ``batch_rows`` records; memory use is about ``2 * workers`` blocks and their
-    Batches.  csv/tsv inputs fall back to one thread from the first ``"`` on.
+    Batches.  csv/tsv inputs fall back to one thread from the first ``"`` on.  stdin is read
+    by one thread, and its records are handed on whenever the stream has no more bytes
+    waiting (a live stream is scored as it arrives).
 
     >>> import tempfile
     >>> p = tempfile.mktemp(suffix=".vw"); _ = open(p, "w").write("1 |u a b\\n-1 |u c\\n")
@@ -158,6 +160,10 @@ def read_batches(
                 plan = _PLANS[spec.format](source, spec)
                 if plan is None:
                     pass
+                elif path == "-":
+                    # stdin may be a live stream: one thread, batches cut when it runs dry.
+                    yield from run_plan(source, plan, spec.hash_bits, batch_rows, chunk_bytes,
+                                        ready=source.ready)
                 elif parser is None:
                     yield from run_plan(source, plan, spec.hash_bits, batch_rows, chunk_bytes)
                 else:

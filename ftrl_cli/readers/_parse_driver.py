@@ -255,6 +255,12 @@ class Cutter:
                     yield out.batch(st, self.n_features, self.source)
                 return
 
+    def flush(self) -> Iterator[Batch]:
+        """Yield the records parsed so far as a (short) Batch, if there are any."""
+        if self.st[pc.ROWS]:
+            yield self.out.batch(self.st, self.n_features, self.source)
+            self._next_outputs()
+
 
 class ByteSource(Protocol):
     """What ``run_plan`` reads: a name for messages and ``readinto`` (0 at the end)."""
@@ -270,8 +276,13 @@ def run_plan(
     hash_bits: int,
     batch_rows: int,
     chunk_bytes: int = CHUNK_BYTES,
+    ready: Callable[[], bool] | None = None,
 ) -> Iterator[Batch]:
     """Parse ``source`` with ``plan`` and yield Batches of ``batch_rows`` records (last: fewer).
+
+    ``ready`` (for live streams) says whether more input can be read without waiting; when
+    it cannot, the records parsed so far are yielded at once instead of waiting for a full
+    batch, so a slow stream is scored as it arrives.
 
     >>> import io
     >>> from ftrl_cli.readers.base import FeatureSpec
@@ -305,3 +316,5 @@ def run_plan(
         yield from cutter.parse(buf, end, final, scratch)
         if final:
             return
+        if ready is not None and not ready():
+            yield from cutter.flush()

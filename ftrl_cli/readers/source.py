@@ -111,6 +111,21 @@ class Source:
             self._eof = True
         return n or 0
 
+    def ready(self) -> bool:
+        """Whether the next read would return at once (data waiting, or the end)."""
+        if self._head or self._eof:
+            return True
+        try:
+            fd = self._stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            return True
+        import select
+
+        try:
+            return bool(select.select([fd], [], [], 0)[0])
+        except (OSError, ValueError):
+            return True
+
     def skip_bom(self) -> None:
         if self.peek(3) == _BOM:
             self.discard(3)
@@ -157,7 +172,9 @@ def _stdin() -> Source:
     raw = sys.stdin.buffer
     if _stdin_cache is not None and _stdin_cache[0] is raw:
         return _stdin_cache[1]
-    plain = Source(STDIN_NAME, raw, owned=False)
+    # The unbuffered file under sys.stdin: each read is one system call that returns what the
+    # pipe holds, so a live stream is parsed as it arrives (nothing else has read stdin yet).
+    plain = Source(STDIN_NAME, getattr(raw, "raw", raw), owned=False)
     head = plain.peek(6)
     suffix = next((ext for magic, ext in _MAGIC if head.startswith(magic)), None)
     source = plain
