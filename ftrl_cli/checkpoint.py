@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 
 import numpy as np
 
 from ftrl_cli._version import __version__
+from ftrl_cli.atomic import atomic_binary
 from ftrl_cli.config import OptimizerConfig
 from ftrl_cli.errors import FtrlError
 from ftrl_cli.kernels import layout as L
@@ -99,26 +99,8 @@ def save(model: Model, spec: FeatureSpec, path: str, extra: dict | None = None) 
         **(extra or {}),
     }
     table = pa.table(cols).replace_schema_metadata({META_KEY: json.dumps(meta).encode()})
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".ftrl-", suffix=".parquet.tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pq.write_table(table, fh, compression="zstd")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    try:
-        dfd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    with atomic_binary(path) as fh:
+        pq.write_table(table, fh, compression="zstd")
 
 
 def load(path: str, weights_only: bool = False) -> Checkpoint:

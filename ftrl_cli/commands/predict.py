@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
-import tempfile
 from collections.abc import Iterator
 
 import numpy as np
 
 from ftrl_cli import checkpoint
 from ftrl_cli._jit import first_run_notice
+from ftrl_cli.atomic import atomic_binary
 from ftrl_cli.commands.options import check_inputs, check_writable
 from ftrl_cli.kernels.predict import margins, probabilities
 from ftrl_cli.kernels.text import LINE_BYTES, format_values
@@ -72,20 +70,3 @@ def run_predict(inputs: list[str], model_path: str, output: str | None, raw: boo
     with atomic_binary(output) as out:
         for batch, preds in scored_batches(inputs, model_path, reader, raw):
             out.write(format_lines(batch, preds))
-
-
-@contextlib.contextmanager
-def atomic_binary(path: str):
-    """A file that appears under ``path`` only when complete (old file kept on error)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".ftrl-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
