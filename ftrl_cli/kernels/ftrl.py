@@ -56,12 +56,15 @@ def _pow_neg(x, power):
 @njit(nogil=True, cache=True, error_model="numpy", inline="always")
 def coordinate_update(w, z, n, g, lr, l1, l2, shrink, beta, power):
     """New ``(weight, linear, accumulator)`` of one coordinate after gradient ``g``."""
-    l2_reg = l2 + beta / (2.0 * lr)
+    # 1/lr is loop-invariant where this is inlined: two multiplications instead of two
+    # divisions (the divider is the bottleneck); equal to Keras's quotients within an ulp.
+    inv_lr = 1.0 / lr
+    l2_reg = l2 + beta * (0.5 * inv_lr)
     g_shrunk = g + 2.0 * shrink * w
     n_new = n + g * g
     p_new = _pow_neg(n_new, power)
-    z = z + (g_shrunk - (p_new - _pow_neg(n, power)) / lr * w)
-    quadratic = p_new / lr + 2.0 * l2_reg
+    z = z + (g_shrunk - (p_new - _pow_neg(n, power)) * inv_lr * w)
+    quadratic = p_new * inv_lr + 2.0 * l2_reg
     z_clipped = min(max(z, -l1), l1)
     return (z_clipped - z) / quadratic, z, n_new
 
