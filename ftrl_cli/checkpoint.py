@@ -68,7 +68,9 @@ def save(model: Model, spec: FeatureSpec, path: str, extra: dict | None = None) 
     st = st.astype(np.float64, copy=False)
     is_bias = rows == model.n_features
     cols: dict[str, object] = {
-        "variable": pa.array(np.where(is_bias, "bias", "kernel")),
+        # Through a two-entry dictionary: building a million Python-level strings is slow.
+        "variable": pa.DictionaryArray.from_arrays(
+            pa.array(is_bias.astype(np.int8)), pa.array(["kernel", "bias"])).cast(pa.string()),
         "index": pa.array(np.where(is_bias, 0, rows).astype(np.int64)),
     }
     weight = st[:, L.W]
