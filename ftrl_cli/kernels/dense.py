@@ -21,7 +21,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ftrl_cli.kernels.ftrl import coordinate_update, ema_catch_up
+from ftrl_cli.kernels.ftrl import coordinate_update, ema_catch_up, ema_step_rule
 from ftrl_cli.kernels.layout import (
     BASE_COLS,
     COL_AVG,
@@ -209,9 +209,7 @@ def update(w, z, n, avg, est, coords, dense, g, lr, wd, wd_lr, use_wd, hp, t, em
     use_ema = hp[HP_EMA] != 0.0
     momentum = hp[HP_EMA_MOM]
     freq = int(hp[HP_EMA_FREQ])
-    ema_iter = t // ema_accum
-    ema_m = momentum if ema_iter != 0 else 0.0
-    overwrite = freq > 0 and (ema_iter + 1) % freq == 0
+    ema_m, overwrite = ema_step_rule(t, ema_accum, freq, momentum)
     scratch, cols = _scratch()
     m = w.shape[0] if dense else coords.shape[0]
     for i in range(m):

@@ -69,6 +69,19 @@ def coordinate_update(w, z, n, g, lr, l1, l2, shrink, beta, power):
     return (z_clipped - z) / quadratic, z, n_new
 
 
+@njit(nogil=True, cache=True, inline="always")
+def ema_step_rule(t, accum, freq, momentum):
+    """Keras's moving-average rule at raw iteration ``t``: ``(momentum, overwrite)``.
+
+    Keras counts ``iterations = t // accum``; the momentum is 0 while that is 0 (the first
+    step copies the weight), and the weights are overwritten when ``iterations + 1`` is a
+    multiple of ``ema_overwrite_frequency`` (``freq``, 0 for never).
+    """
+    ema_iter = t // accum
+    m = momentum if ema_iter != 0 else 0.0
+    return m, freq > 0 and (ema_iter + 1) % freq == 0
+
+
 @njit(nogil=True, cache=True, error_model="numpy")
 def ema_catch_up(state, j, cols, t, accum, freq, momentum):
     """Replay, in closed form, the moving-average updates of iterations ``[est, t)``.
@@ -179,9 +192,7 @@ def apply_step(state, gbuf, mark, active, pending, ctr, hp, cols, sched_kind, sc
     momentum = hp[HP_EMA_MOM]
     freq = int(hp[HP_EMA_FREQ])
     ema_accum = accum if accum >= 2 else 1
-    ema_iter = it // ema_accum
-    ema_m = momentum if ema_iter != 0 else 0.0
-    overwrite = freq > 0 and (ema_iter + 1) % freq == 0
+    ema_m, overwrite = ema_step_rule(it, ema_accum, freq, momentum)
     for i in range(nact):
         j = active[i]
         if state[j, T] == 0.0:
