@@ -54,7 +54,7 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
 def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
                progress: Progress, reader_thread: bool = True) -> None:
     """One pass over ``inputs``; the last, partial step is applied at the end, as in Keras."""
-    batches = read_batches(inputs, spec)
+    batches = read_batches(inputs, spec, workers=2)
     for batch in prefetch(batches) if reader_thread else batches:
         missing = np.flatnonzero(np.isnan(batch.labels))
         if missing.size:

@@ -29,6 +29,7 @@ from ftrl_cli.kernels.layout import (
     W,
     Z,
 )
+from ftrl_cli.kernels.prefetch import prefetch
 from ftrl_cli.kernels.schedule import learning_rate_at
 from ftrl_cli.kernels.train import sigmoid
 
@@ -62,9 +63,14 @@ def train_online(indptr, indices, values, labels, weights, state, gbuf, mark, ct
     init_acc = hp[HP_INIT_ACC]
     if use_bias and state[bias_row, T] == 0.0:
         state[bias_row, N] = init_acc
-    for r in range(indptr.shape[0] - 1):
+    n_rows = indptr.shape[0] - 1
+    for r in range(n_rows):
         start = indptr[r]
         end = indptr[r + 1]
+        # The next record's rows are fetched while this one computes: its misses overlap.
+        if r + 1 < n_rows:
+            for k in range(end, indptr[r + 2]):
+                prefetch(state, indices[k])
         stamp = float(ctr[CTR_EXAMPLES] % STAMP_MOD + 1)
         lr = learning_rate_at(sched_kind, sched_p, ctr[CTR_IT])
         margin = state[bias_row, W] if use_bias else 0.0
