@@ -219,6 +219,37 @@ def test_several_sources_gzip_and_stdin(tmp_path: Path, monkeypatch) -> None:
         k: v for k, v in read([plain[1]], spec).items() if k != "sources"}
 
 
+def test_score_runs_on_the_thread_that_parsed(tmp_path: Path, monkeypatch) -> None:
+    """``score`` fills ``Batch.scores`` for its own batch, on the parse workers when there
+    are some, and on the calling thread for one worker and for stdin."""
+    rng = random.Random(9)
+    text = FORMATS["vw"][0](rng, 400)
+    path = write(tmp_path, "s.vw", text)
+    spec = FeatureSpec("vw", hash_bits=BITS)
+    threads: set[str] = set()
+
+    def score(batch):
+        threads.add(threading.current_thread().name)
+        return batch.X.sum(axis=1).A1 + batch.labels
+
+    for workers in (1, 2):
+        threads.clear()
+        batches = list(read_batches([path], spec, batch_rows=50, chunk_bytes=500,
+                                    workers=workers, score=score))
+        assert len(batches) > 3
+        for b in batches:
+            np.testing.assert_array_equal(b.scores, b.X.sum(axis=1).A1 + b.labels)
+        main = threading.current_thread().name
+        assert threads == ({main} if workers == 1 else {n for n in threads
+                                                         if n.startswith("ftrl-parse")})
+        assert workers == 1 or main not in threads
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+    got = list(read_batches(["-"], spec, workers=2, score=lambda b: b.weights * 2))
+    assert np.concatenate([b.scores for b in got]).tolist() == [
+        2 * w for w in np.concatenate([b.weights for b in got]).tolist()]
+    assert all(b.scores is None for b in read_batches([path], spec, workers=2))
+
+
 # ---------------------------------------------------------------- order and errors
 
 

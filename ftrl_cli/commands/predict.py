@@ -29,11 +29,15 @@ def scored_batches(inputs: list[str], model_path: str, reader: dict,
                         numeric_columns=trained.numeric_columns, **reader)
     w, bias = ckpt.serving_weights()
     first_run_notice()
-    # Scoring has no order dependency: both cores parse, in input order.
-    for batch in prefetch(read_batches(inputs, spec, workers=2)):
+
+    def score(batch: Batch) -> np.ndarray:
         X = batch.X
         m = margins(X.indptr, X.indices, X.data, w, bias)
-        yield batch, (m if raw else probabilities(m))
+        return m if raw else probabilities(m)
+
+    # Scoring has no order dependency: both cores parse and score, batches stay in order.
+    for batch in prefetch(read_batches(inputs, spec, workers=2, score=score)):
+        yield batch, batch.scores
 
 
 def format_lines(batch: Batch, preds: np.ndarray) -> bytes:

@@ -3,15 +3,20 @@
 import numpy as np
 from numba import njit
 
+from ftrl_cli.kernels.prefetch import prefetch
 
-# Serial on purpose: the parse threads already use both cores, and a parallel loop's idle
-# workers would spin and take CPU from them.
+
+# Serial on purpose: each parse thread scores the batches it parsed, and a parallel loop's
+# idle workers would spin and take CPU from them.
 @njit(nogil=True, cache=True)
 def margins(indptr, indices, values, weights, bias):
     """``out[r] = bias + sum_k weights[indices[k]] * values[k]`` over row r's entries."""
     n = indptr.shape[0] - 1
     out = np.empty(n, dtype=np.float64)
     for r in range(n):
+        if r + 1 < n:
+            for k in range(indptr[r + 1], indptr[r + 2]):
+                prefetch(weights, indices[k])
         m = bias
         for k in range(indptr[r], indptr[r + 1]):
             m += weights[indices[k]] * values[k]

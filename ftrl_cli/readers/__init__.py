@@ -7,7 +7,9 @@ memory.  Hashing is described in ``ftrl_cli.hashing``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
 
 from ftrl_cli.errors import FtrlError
 from ftrl_cli.readers._parse_driver import CHUNK_BYTES, run_plan
@@ -121,6 +123,7 @@ def read_batches(
     *,
     chunk_bytes: int = CHUNK_BYTES,
     workers: int = 1,
+    score: Callable[[Batch], np.ndarray] | None = None,
 ) -> Iterator[Batch]:
     """Stream the records of ``paths`` (``-`` is stdin) one source after another.
 
@@ -137,6 +140,11 @@ def read_batches(
     by one thread, and its records are handed on whenever the stream has no more bytes
     waiting (a live stream is scored as it arrives).
 
+    ``score``, if given, is called on each Batch by the thread that parsed it (so with
+    ``workers >= 2`` scoring runs on the parse workers, beside the parsing) and its result
+    is put in ``Batch.scores``.  It sees the records and their features; on a worker,
+    ``Batch.lines`` are still counted from the block's start.
+
     >>> import tempfile
     >>> p = tempfile.mktemp(suffix=".vw"); _ = open(p, "w").write("1 |u a b\\n-1 |u c\\n")
     >>> [b.labels.tolist() for b in read_batches([p], FeatureSpec("vw", hash_bits=10))]
@@ -152,7 +160,7 @@ def read_batches(
         raise ValueError("batch_rows and chunk_bytes must be positive")
     if workers < 1:
         raise ValueError("workers must be positive")
-    parser = ParallelParser(workers) if workers > 1 else None
+    parser = ParallelParser(workers, score) if workers > 1 else None
     try:
         for path in paths:
             source = open_source(path)
@@ -162,10 +170,11 @@ def read_batches(
                     pass
                 elif path == "-":
                     # stdin may be a live stream: one thread, batches cut when it runs dry.
-                    yield from run_plan(source, plan, spec.hash_bits, batch_rows, chunk_bytes,
-                                        ready=source.ready)
+                    yield from _scored(score, run_plan(source, plan, spec.hash_bits, batch_rows,
+                                                       chunk_bytes, ready=source.ready))
                 elif parser is None:
-                    yield from run_plan(source, plan, spec.hash_bits, batch_rows, chunk_bytes)
+                    yield from _scored(score, run_plan(source, plan, spec.hash_bits, batch_rows,
+                                                       chunk_bytes))
                 else:
                     quoting = spec.format in ("csv", "tsv")
                     yield from parser.run(
@@ -182,3 +191,11 @@ def read_batches(
     finally:
         if parser is not None:
             parser.close()
+
+
+def _scored(score: Callable[[Batch], np.ndarray] | None,
+            batches: Iterator[Batch]) -> Iterator[Batch]:
+    for batch in batches:
+        if score is not None:
+            batch.scores = score(batch)
+        yield batch

@@ -65,7 +65,8 @@ class Batch:
     ``X`` is ``(n, 2**hash_bits)`` CSR, float64 values (duplicates allowed: they add up).
     ``labels`` are 0.0/1.0, NaN where a record carries no label; ``weights`` are importance
     weights (1.0 by default); ``tags`` is ``None`` when no record of the batch has a tag;
-    ``lines`` holds each record's 1-based line number in ``source``.
+    ``lines`` holds each record's 1-based line number in ``source``; ``scores`` is what the
+    reader's ``score`` function returned for the batch (see ``read_batches``), if it had one.
     """
 
     X: sp.csr_matrix
@@ -74,6 +75,7 @@ class Batch:
     lines: np.ndarray
     source: str
     tags: list[str | None] | None = field(default=None)
+    scores: np.ndarray | None = field(default=None)
 
     def __len__(self) -> int:
         return self.X.shape[0]

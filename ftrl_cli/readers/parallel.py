@@ -168,10 +168,11 @@ class ParallelParser:
     [[1, 2], [3]]
     """
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, score: Callable[[Batch], np.ndarray] | None = None) -> None:
         if workers < 2:
             raise ValueError("a parallel parser needs at least 2 workers")
         self.workers = workers
+        self.score = score
         self.max_inflight = INFLIGHT_PER_WORKER * workers
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="ftrl-parse")
         self._nnz_per_row = float(_NNZ_PER_ROW_GUESS)
@@ -256,6 +257,8 @@ class ParallelParser:
         batches: list[Batch] = []
         try:
             for batch in cutter.parse(arr, cut, True, scratch):
+                if self.score is not None:
+                    batch.scores = self.score(batch)
                 batches.append(batch)
         except Exception as exc:  # handed out, in order, after the batches before it
             return _Parsed(batches, cutter.line, exc)
