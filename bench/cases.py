@@ -39,6 +39,31 @@ class Case:
         return f"{self.tool} ({FORMAT_NAMES.get(self.fmt, self.fmt)})"
 
 
+# Formats whose ftrl cases are also timed in-process, the way the peers are timed.
+INPROC_FORMATS = ("criteo", "vw")
+
+
+def _inproc_twin(case: Case, output: Path) -> Case:
+    """``case`` (an ``ftrl`` command) run by ``bench.ftrl_task``, timed inside the process
+    like VW and datatable: without interpreter start-up and imports. Its output goes to
+    ``output``, so the whole-process case's files stay those of the command line."""
+    args = list(case.cmd[1:])
+    flag = args.index("-o")
+    args[flag + 1] = str(output)
+    return Case(
+        case.key.replace("/ftrl/", "/ftrl-inproc/"),
+        case.phase,
+        case.tool + ", in-process",
+        case.fmt,
+        (PY, "-m", "bench.ftrl_task", *args),
+        case.rows,
+        case.input_bytes,
+        inproc=("run",),
+        capture=True,
+        predictions=output if case.predictions is not None else None,
+    )
+
+
 def ftrl_train_args(h: Hyper) -> list[str]:
     """The paper's (alpha, beta, l1, l2) in Keras's form; Keras's l2 is half the paper's."""
     return [
@@ -127,6 +152,8 @@ def train_cases(ds: DataSet, h: Hyper, out: Path) -> list[Case]:
         cases.append(
             Case(f"train/ftrl/{fmt}", "train", "ftrl train", fmt, cmd, ds.train_rows, _size(path))
         )
+        if fmt in INPROC_FORMATS:
+            cases.append(_inproc_twin(cases[-1], out / f"ftrl-inproc-{fmt}.parquet"))
     path = ds.train("criteo")
     cmd = (
         FTRL,
@@ -226,6 +253,8 @@ def predict_cases(ds: DataSet, out: Path) -> list[Case]:
                 predictions=preds,
             )
         )
+        if tool == "ftrl" and fmt in INPROC_FORMATS:
+            cases.append(_inproc_twin(cases[-1], out / f"ftrl-inproc-{fmt}.predictions"))
     path, preds = ds.test("vw"), out / "vw.predictions"
     cases.append(
         Case(

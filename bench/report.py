@@ -60,6 +60,8 @@ QUALITY_OF = {
     "train/ftrl/vw": "predict/ftrl/vw",
     "train/ftrl/libsvm": "predict/ftrl/libsvm",
     "train/ftrl32/criteo": "predict/ftrl32/criteo",
+    "train/ftrl-inproc/criteo": "predict/ftrl-inproc/criteo",
+    "train/ftrl-inproc/vw": "predict/ftrl-inproc/vw",
     "train/vw/vw": "predict/vw/vw",
     "train/dt/criteo": "predict/dt/criteo",
 }
@@ -297,8 +299,11 @@ def render(o: Outcome) -> str:
         "",
         "† timed inside the child process from just before the tool's work to just after "
         "it (reading, learning and, for VW, writing the model): interpreter start-up and "
-        "imports are excluded, which favours VW and datatable; ftrl's times are whole "
-        "`ftrl` processes. Test log loss and AUC are those of the trained model on the "
+        "imports are excluded. The rows without † are whole `ftrl` processes, start-up "
+        "and imports included; *in-process* rows run the same `ftrl` command inside a "
+        "Python process that imported ftrl_cli first (`bench/ftrl_task.py`), timed from "
+        "parsing the command line to the model written, numba's first-use set-up "
+        "included. Test log loss and AUC are those of the trained model on the "
         f"{n:,} test rows.",
         "",
     ]
@@ -309,7 +314,8 @@ def render(o: Outcome) -> str:
         "",
         "† as above: VW's time covers loading the model, reading and writing predictions; "
         "datatable's covers fread and predict (not loading the model or writing the "
-        "file).",
+        "file); ftrl in-process covers the whole `ftrl predict` command: loading the "
+        "model, reading, scoring and writing the predictions.",
         "",
     ]
     parts += [
