@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 
+from ftrl_cli._runtime import prepare_for_run
 from ftrl_cli.commands.options import check_inputs
 from ftrl_cli.commands.predict import scored_batches
 from ftrl_cli.errors import FtrlError, InputError
@@ -22,6 +23,7 @@ def _labelled(batch) -> None:
 
 def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | None,
                  as_json: bool, reader: dict) -> None:
+    prepare_for_run()
     if (model_path is None) == (predictions is None):
         raise FtrlError("give exactly one of -m/--model and --predictions")
     ys, ps, ws = [], [], []

@@ -9,6 +9,7 @@ import numpy as np
 
 from ftrl_cli import checkpoint
 from ftrl_cli._jit import first_run_notice
+from ftrl_cli._runtime import prepare_for_run
 from ftrl_cli.atomic import atomic_binary
 from ftrl_cli.commands.options import check_inputs, check_writable
 from ftrl_cli.kernels.predict import margins, probabilities
@@ -60,6 +61,7 @@ def format_lines(batch: Batch, preds: np.ndarray) -> bytes:
 
 def run_predict(inputs: list[str], model_path: str, output: str | None, raw: bool,
                 reader: dict) -> None:
+    prepare_for_run()
     if output is None:
         binary = getattr(sys.stdout, "buffer", None)  # absent when stdout is redirected in-process
         for batch, preds in scored_batches(inputs, model_path, reader, raw):

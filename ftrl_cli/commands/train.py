@@ -9,6 +9,7 @@ import numpy as np
 
 from ftrl_cli import checkpoint
 from ftrl_cli._jit import first_run_notice
+from ftrl_cli._runtime import prepare_for_run
 from ftrl_cli.commands.options import build_optimizer_config, check_inputs, check_writable
 from ftrl_cli.config import OptimizerConfig
 from ftrl_cli.errors import FtrlError, InputError
@@ -22,6 +23,7 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
               batch_size: int, use_bias: bool, state_dtype: str, quiet: bool, reader: dict,
               hashing_given: bool, optimizer_config: str | None,
               optimizer_flags: dict, reader_thread: bool = True) -> None:
+    prepare_for_run()
     check_inputs(inputs)
     check_writable(output)
     if passes > 1 and "-" in inputs:
