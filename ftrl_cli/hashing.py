@@ -29,10 +29,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ftrl_cli.kernels.memory import load_u32le
+
 _M32 = 0xFFFFFFFF
 _U = np.uint32
 # kernels hash inside buffers that keep this many readable bytes after their data
-HASH_PAD = 3
+HASH_PAD = 4
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -45,13 +47,7 @@ def _mix_block(k):
 @njit(nogil=True, cache=True, inline="always")
 def _blocks(buf, i, stop, h):
     while i < stop:
-        k = (
-            _U(buf[i])
-            | (_U(buf[i + 1]) << _U(8))
-            | (_U(buf[i + 2]) << _U(16))
-            | (_U(buf[i + 3]) << _U(24))
-        )
-        h ^= _mix_block(k)
+        h ^= _mix_block(load_u32le(buf, i))
         h = _U((h << _U(13)) | (h >> _U(19)))
         h = _U(h * _U(5) + _U(0xE6546B64))
         i += 4
@@ -96,20 +92,18 @@ def murmur3_32(buf, start, end, seed):
 def murmur3_32_padded(buf, start, end, seed):
     """``murmur3_32`` for the parse kernels: reads up to ``HASH_PAD`` bytes past ``end``.
 
-    The tail is loaded without branches (and masked), which keeps the kernels' hot loops
+    The tail is one word load, masked, without branches, which keeps the kernels' hot loops
     measurably faster; ``buf`` must have ``HASH_PAD`` readable bytes after ``end``.
 
     >>> import numpy as np
-    >>> hex(murmur3_32_padded(np.frombuffer(b"abc" + bytes(3), np.uint8), 0, 3, 0))
+    >>> hex(murmur3_32_padded(np.frombuffer(b"abc" + bytes(4), np.uint8), 0, 3, 0))
     '0xb3dd93fa'
     """
     n = end - start
     stop = start + (n & ~3)
     h = _blocks(buf, start, stop, _U(seed))
-    rem = end - stop
-    tail = _U(buf[stop]) | (_U(buf[stop + 1]) << _U(8)) | (_U(buf[stop + 2]) << _U(16))
-    tail = _U(tail & _U((np.uint64(1) << np.uint64(8 * rem)) - np.uint64(1)))
-    return _finish(h, tail, n)
+    mask = _U((np.uint64(1) << np.uint64(8 * (end - stop))) - np.uint64(1))
+    return _finish(h, load_u32le(buf, stop) & mask, n)
 
 
 def _as_bytes(data: bytes | str) -> bytes:

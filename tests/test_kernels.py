@@ -133,3 +133,31 @@ def test_prediction_text_reads_back():
     err = np.abs(back - values)
     ok = (err <= 5e-10 + 1e-15) | (err <= 5e-9 * np.abs(values)) | (np.abs(values) < 1e-307)
     assert ok.all(), values[~ok]
+
+
+def test_unaligned_word_loads_and_prefetch_leave_values_alone():
+    from numba import njit
+
+    from ftrl_cli.kernels.memory import load_u32le, prefetch
+
+    @njit
+    def words(buf):
+        out = np.empty(buf.shape[0] - 3, np.uint32)
+        for i in range(out.shape[0]):
+            out[i] = load_u32le(buf, i)
+        return out
+
+    @njit
+    def touch(state, rows):
+        for r in rows:
+            prefetch(state, r)
+        return state.sum()
+
+    buf = np.random.default_rng(3).integers(0, 256, 64).astype(np.uint8)
+    want = [int.from_bytes(buf[i:i + 4].tobytes(), "little") for i in range(61)]
+    assert words(buf).tolist() == want
+    state = np.arange(40.0).reshape(10, 4)
+    before = state.copy()
+    assert touch(state, np.array([9, 0, 5])) == before.sum()
+    np.testing.assert_array_equal(state, before)
+    assert touch(state[:, 0].copy(), np.array([3])) == before[:, 0].sum()

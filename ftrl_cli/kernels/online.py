@@ -29,7 +29,7 @@ from ftrl_cli.kernels.layout import (
     W,
     Z,
 )
-from ftrl_cli.kernels.prefetch import prefetch
+from ftrl_cli.kernels.memory import prefetch
 from ftrl_cli.kernels.schedule import learning_rate_at
 from ftrl_cli.kernels.train import sigmoid
 

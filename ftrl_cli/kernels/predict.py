@@ -3,7 +3,7 @@
 import numpy as np
 from numba import njit
 
-from ftrl_cli.kernels.prefetch import prefetch
+from ftrl_cli.kernels.memory import prefetch
 
 
 # Serial on purpose: each parse thread scores the batches it parsed, and a parallel loop's
