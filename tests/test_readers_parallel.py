@@ -380,6 +380,10 @@ def test_csv_quoted_line_breaks_fall_back(tmp_path: Path, monkeypatch) -> None:
         assert read([path], spec, batch_rows=25, chunk_bytes=block, workers=2) == want, block
         if block == 64:
             assert len(counts) > 10  # the blocks before the first quote ran in parallel
+        # scores are filled on the sequential part after the first quote too
+        scored = list(read_batches([path], spec, batch_rows=25, chunk_bytes=block, workers=2,
+                                   score=lambda b: b.weights + 1))
+        assert all(b.scores is not None and (b.scores == b.weights + 1).all() for b in scored)
 
 
 def test_csv_quote_error_after_fallback(tmp_path: Path) -> None:

@@ -224,7 +224,10 @@ class ParallelParser:
                         line = yield from _hand_out(pending.popleft(), line)
                     rest = _Rest(memoryview(buf)[:end], blocks.source)
                     later = replace(plan, start_line=line)
-                    yield from run_plan(rest, later, hash_bits, batch_rows, block_bytes)
+                    for batch in run_plan(rest, later, hash_bits, batch_rows, block_bytes):
+                        if self.score is not None:
+                            batch.scores = self.score(batch)
+                        yield batch
                     return
                 job = self._pool.submit(
                     self._parse, plan, buf, cut, hash_bits, batch_rows, blocks
