@@ -353,7 +353,7 @@ def render(o: Outcome) -> str:
         *_fixed_cost(o),
         "",
     ]
-    parts += ["## Phase timings of VW and datatable", "", _detail_table(o), ""]
+    parts += ["## Phase timings of the cases timed in-process", "", _detail_table(o), ""]
     parts += _notes(o)
     failed = [r for r in (*o.results.values(), *o.scale.values()) if r.error]
     if failed or o.warmup_errors:
