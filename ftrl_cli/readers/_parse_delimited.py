@@ -38,6 +38,7 @@ from ftrl_cli.readers._parse_common import (
     ROWS_FULL,
     SPACE,
     TAB,
+    at,
     borrow,
     is_space,
     parse_float,
@@ -246,7 +247,7 @@ def parse_delimited(
                     break
             else:
                 q = p
-                while q < end and buf[q] != delim and buf[q] != NL:
+                while q < end and at(buf, q) != delim and at(buf, q) != NL:
                     q += 1
                 if q == end and not final:
                     status = NEED_MORE

@@ -27,6 +27,7 @@ from ftrl_cli.readers._parse_common import (
     POS,
     ROWS,
     ROWS_FULL,
+    at,
     borrow,
     find_newline,
     is_space,
@@ -89,7 +90,7 @@ def parse_libsvm(
             break
         # one pass finds both the comment and the end of the line
         le = pos
-        while le < end and _LINE_STOP[buf[le]] == 0:
+        while le < end and _LINE_STOP[at(buf, le)] == 0:
             le += 1
         eol = le
         if le < end and buf[le] == _HASH:
@@ -111,7 +112,7 @@ def parse_libsvm(
             status = ROWS_FULL
             break
         p = q
-        while p < le and not is_space(buf[p]):
+        while p < le and not is_space(at(buf, p)):
             p += 1
         label = parse_label(buf, q, p)
         if math.isnan(label):
@@ -127,13 +128,13 @@ def parse_libsvm(
             fs = p
             idx = 0
             ndig = 0
-            while p < le and buf[p] >= 48 and buf[p] <= 57:
+            while p < le and at(buf, p) >= 48 and at(buf, p) <= 57:
                 # the index only matters modulo 2**hash_bits, so it never overflows
                 idx = ((idx & mask) * 10 + (buf[p] - 48)) & mask
                 ndig += 1
                 p += 1
             if ndig == 0 or (p < le and buf[p] != _COLON and not is_space(buf[p])):
-                while p < le and not is_space(buf[p]):
+                while p < le and not is_space(at(buf, p)):
                     p += 1
                 _set_error(st, E_INDEX, line, fs, p, 0)
                 status = ERROR
@@ -144,7 +145,7 @@ def parse_libsvm(
             if p < le and buf[p] == _COLON:
                 kind, value, p = scan_float(buf, vs, le)
                 if kind == BAD or not math.isfinite(value) or (p < le and not is_space(buf[p])):
-                    while p < le and not is_space(buf[p]):
+                    while p < le and not is_space(at(buf, p)):
                         p += 1
                     _set_error(st, E_VALUE, line, fs, p, 0)
                     status = ERROR

@@ -32,6 +32,7 @@ from ftrl_cli.readers._parse_common import (
     POS,
     ROWS,
     ROWS_FULL,
+    at,
     borrow,
     find_newline,
     is_space,
@@ -64,7 +65,7 @@ def _features(
     while p < le:
         p += 1  # past '|'
         ns_s = p
-        while p < le and _TOKEN_STOP[buf[p]] == 0:
+        while p < le and _TOKEN_STOP[at(buf, p)] == 0:
             p += 1
         ns_e = p
         scale = 1.0
@@ -85,7 +86,7 @@ def _features(
                 p += 1
                 continue
             fs = p
-            while p < le and _NAME_STOP[buf[p]] == 0:
+            while p < le and _NAME_STOP[at(buf, p)] == 0:
                 p += 1
             name_end = p
             value = scale
@@ -94,7 +95,7 @@ def _features(
                 kind, v, p = scan_float(buf, p + 1, le)
                 value = v * scale
                 if kind == BAD or not math.isfinite(value) or (p < le and _TOKEN_STOP[buf[p]] == 0):
-                    while p < le and _TOKEN_STOP[buf[p]] == 0:
+                    while p < le and _TOKEN_STOP[at(buf, p)] == 0:
                         p += 1
                     set_error(st, E_VALUE, line, fs, p, 0)
                     return ERROR, nnz, nfix
