@@ -289,6 +289,39 @@ def predict_cases(ds: DataSet, out: Path) -> list[Case]:
     return cases
 
 
+def bulk_cases(ds: DataSet, out: Path) -> list[Case]:
+    """Every tool predicting the training rows (four times the test set): with start-up a
+    smaller share of the time, the per-row speed shows. Not scored (no quality figures)."""
+    path, rows = ds.train("criteo"), ds.train_rows
+    model = out / "ftrl-criteo.parquet"
+    cmd = (FTRL, "predict", "-m", str(model), str(path), "--format", "criteo",
+           "-o", str(out / "bulk-ftrl.predictions"))
+    whole = Case("bulk/ftrl/criteo", "bulk", "ftrl predict", "criteo", cmd, rows, _size(path))
+    cases = [whole, _inproc_twin(whole, out / "bulk-ftrl-inproc.predictions")]
+    vw_path = ds.train("vw")
+    cases.append(
+        Case(
+            "bulk/vw/vw",
+            "bulk",
+            "VW -t",
+            "vw",
+            (PY, "-m", "bench.vw_task",
+             vw_test_args(vw_path, out / "vw.model", out / "bulk-vw.predictions")),
+            rows,
+            _size(vw_path),
+            inproc=("parse_learn", "finish"),
+            capture=True,
+        )
+    )
+    cmd = (PY, "-m", "bench.dt_task", "predict", str(path), str(out / "dt.pickle"),
+           str(out / "bulk-dt.predictions"))
+    cases.append(
+        Case("bulk/dt/criteo", "bulk", "datatable fread+predict", "criteo", cmd, rows,
+             _size(path), inproc=("fread", "predict"), capture=True)
+    )
+    return cases
+
+
 def profile_cases(ds: DataSet, h: Hyper, out: Path) -> list[Case]:
     """In-process split of ftrl training into parsing and learning (every round)."""
     cases = []
@@ -328,6 +361,7 @@ def all_cases(ds: DataSet, h: Hyper, out: Path) -> list[Case]:
         *floor_cases(ds, h),
         *train_cases(ds, h, out),
         *predict_cases(ds, out),
+        *bulk_cases(ds, out),
         *profile_cases(ds, h, out),
     ]
 

@@ -72,10 +72,11 @@ def _phase_table(o: Outcome, phase: str) -> str:
     for key, res in o.results.items():
         if res.case.phase != phase:
             continue
-        quality = o.results.get(QUALITY_OF.get(key, key)) if phase != "floor" else None
+        scored = phase not in ("floor", "bulk")
+        quality = o.results.get(QUALITY_OF.get(key, key)) if scored else None
         row = timing_row(res, res.case.label, quality)
-        rows.append(row if phase != "floor" else row[:-2])
-    if phase == "floor":
+        rows.append(row if scored else row[:-2])
+    if phase in ("floor", "bulk"):
         return table(TIMING_HEADER[:-2], rows)
     if phase == "predict" and o.truth:
         rows.append(
@@ -186,6 +187,21 @@ def _fixed_cost(o: Outcome) -> list[str]:
         f"* That start-up cost (imports, loading the model) is {one / full:.0%} of the "
         f"{o.settings.test_rows:,}-row `ftrl predict` time on criteo TSV ({full:.2f} s)."
     ]
+
+
+def _bulk_ratios(o: Outcome) -> list[str]:
+    """Speed-ups of ftrl over the peers on the training rows, as the targets compute them."""
+    lines = []
+    for theirs, name in (("bulk/vw/vw", "VW -t"), ("bulk/dt/criteo", "datatable")):
+        other = o.median(theirs)
+        if other is None:
+            continue
+        for mine, how in (("bulk/ftrl/criteo", "whole process"),
+                          ("bulk/ftrl-inproc/criteo", "in-process")):
+            t = o.median(mine)
+            if t:
+                lines.append(f"* ftrl ({how}) vs {name}: {other / t:.2f}× (ratio of medians)")
+    return lines
 
 
 def _float32_table(o: Outcome) -> str:
@@ -316,6 +332,18 @@ def render(o: Outcome) -> str:
         "datatable's covers fread and predict (not loading the model or writing the "
         "file); ftrl in-process covers the whole `ftrl predict` command: loading the "
         "model, reading, scoring and writing the predictions.",
+        "",
+    ]
+    parts += [
+        f"## Prediction of the {o.settings.rows:,} training rows",
+        "",
+        _phase_table(o, "bulk"),
+        "",
+        *_bulk_ratios(o),
+        "",
+        "The same commands on four times the rows of the test set (not scored): start-up is "
+        "a smaller share of the time, so this shows the speed per row. Boundaries (†) as "
+        "above.",
         "",
     ]
     parts += [
