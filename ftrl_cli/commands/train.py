@@ -56,8 +56,10 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
 def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
                progress: Progress, reader_thread: bool = True) -> None:
     """One pass over ``inputs``; the last, partial step is applied at the end, as in Keras."""
+    # Two parse workers keep up to four blocks in flight already; one batch queued beside
+    # them is enough to keep the learner busy, and keeps peak memory flat in the row count.
     batches = read_batches(inputs, spec, workers=2)
-    for batch in prefetch(batches) if reader_thread else batches:
+    for batch in prefetch(batches, depth=1) if reader_thread else batches:
         missing = np.flatnonzero(np.isnan(batch.labels))
         if missing.size:
             raise InputError(batch.source, int(batch.lines[missing[0]]),
