@@ -147,9 +147,14 @@ def test_reads_with_plain_pyarrow_and_gives_served_weights(tmp_path):
 
 
 def test_reader_thread_gives_identical_checkpoints(tmp_path):
-    # Parsing in a second thread must not change a single bit of the model.
+    # Parsing in other threads (two parse workers, a reader thread) must not change a single
+    # bit of the model; the input spans several of the parallel reader's blocks.
+    from ftrl_cli.readers._parse_driver import CHUNK_BYTES
+
     data = tmp_path / "many.vw"
-    data.write_text(open(sample("train.vw")).read() * 30)  # 45k records: several batches
+    text = open(sample("train.vw")).read()
+    data.write_text(text * (2 * CHUNK_BYTES // len(text) + 2))
+    assert data.stat().st_size > 2 * CHUNK_BYTES
     args = ["-q", "-b", "18", "--learning-rate", "0.1", "--batch-size", "3"]
     assert ftrl("train", data, "-o", tmp_path / "a.parquet", *args).code == 0
     assert ftrl("train", data, "-o", tmp_path / "b.parquet", "--no-reader-thread",

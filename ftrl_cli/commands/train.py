@@ -58,7 +58,8 @@ def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
     """One pass over ``inputs``; the last, partial step is applied at the end, as in Keras."""
     # Two parse workers keep up to four blocks in flight already; one batch queued beside
     # them is enough to keep the learner busy, and keeps peak memory flat in the row count.
-    batches = read_batches(inputs, spec, workers=2)
+    # Without the reader thread everything runs on this one.
+    batches = read_batches(inputs, spec, workers=2 if reader_thread else 1)
     for batch in prefetch(batches, depth=1) if reader_thread else batches:
         missing = np.flatnonzero(np.isnan(batch.labels))
         if missing.size:
