@@ -82,6 +82,17 @@ def ftrl_train_args(h: Hyper) -> list[str]:
     ]
 
 
+def ftrl_train_cmd(h: Hyper, data: Path, fmt: str, model: Path, *extra: str) -> tuple[str, ...]:
+    """``ftrl train`` of ``data`` to ``model`` with the shared settings, quiet."""
+    return (FTRL, "train", str(data), "--format", fmt, "-o", str(model), "-q", *extra,
+            *ftrl_train_args(h))
+
+
+def ftrl_predict_cmd(model: Path, data: Path, fmt: str, preds: Path) -> tuple[str, ...]:
+    """``ftrl predict`` of ``data`` with ``model``, predictions written to ``preds``."""
+    return (FTRL, "predict", "-m", str(model), str(data), "--format", fmt, "-o", str(preds))
+
+
 def vw_train_args(h: Hyper, data: Path, model: Path) -> str:
     return (
         f"--ftrl --ftrl_alpha {h.alpha!r} --ftrl_beta {h.beta!r} --l1 {h.l1!r} "
@@ -138,36 +149,15 @@ def train_cases(ds: DataSet, h: Hyper, out: Path) -> list[Case]:
     cases = []
     for fmt in FORMATS:
         path = ds.train(fmt)
-        cmd = (
-            FTRL,
-            "train",
-            str(path),
-            "--format",
-            fmt,
-            "-o",
-            str(out / f"ftrl-{fmt}.parquet"),
-            "-q",
-            *ftrl_train_args(h),
-        )
+        cmd = ftrl_train_cmd(h, path, fmt, out / f"ftrl-{fmt}.parquet")
         cases.append(
             Case(f"train/ftrl/{fmt}", "train", "ftrl train", fmt, cmd, ds.train_rows, _size(path))
         )
         if fmt in INPROC_FORMATS:
             cases.append(_inproc_twin(cases[-1], out / f"ftrl-inproc-{fmt}.parquet"))
     path = ds.train("criteo")
-    cmd = (
-        FTRL,
-        "train",
-        str(path),
-        "--format",
-        "criteo",
-        "-o",
-        str(out / "ftrl32-criteo.parquet"),
-        "-q",
-        "--state-dtype",
-        "float32",
-        *ftrl_train_args(h),
-    )
+    cmd = ftrl_train_cmd(h, path, "criteo", out / "ftrl32-criteo.parquet",
+                         "--state-dtype", "float32")
     cases.append(
         Case(
             "train/ftrl32/criteo",
@@ -229,17 +219,7 @@ def predict_cases(ds: DataSet, out: Path) -> list[Case]:
     runs.append(("ftrl32", "criteo", "ftrl32-criteo"))
     for tool, fmt, stem in runs:
         path, preds = ds.test(fmt), out / f"{stem}.predictions"
-        cmd = (
-            FTRL,
-            "predict",
-            "-m",
-            str(out / f"{stem}.parquet"),
-            str(path),
-            "--format",
-            fmt,
-            "-o",
-            str(preds),
-        )
+        cmd = ftrl_predict_cmd(out / f"{stem}.parquet", path, fmt, preds)
         name = "ftrl predict" if tool == "ftrl" else "ftrl predict float32"
         cases.append(
             Case(
@@ -294,8 +274,7 @@ def bulk_cases(ds: DataSet, out: Path) -> list[Case]:
     smaller share of the time, the per-row speed shows. Not scored (no quality figures)."""
     path, rows = ds.train("criteo"), ds.train_rows
     model = out / "ftrl-criteo.parquet"
-    cmd = (FTRL, "predict", "-m", str(model), str(path), "--format", "criteo",
-           "-o", str(out / "bulk-ftrl.predictions"))
+    cmd = ftrl_predict_cmd(model, path, "criteo", out / "bulk-ftrl.predictions")
     whole = Case("bulk/ftrl/criteo", "bulk", "ftrl predict", "criteo", cmd, rows, _size(path))
     cases = [whole, _inproc_twin(whole, out / "bulk-ftrl-inproc.predictions")]
     vw_path = ds.train("vw")
@@ -372,17 +351,7 @@ def scale_cases(
     """ftrl train on N/2 and 2N rows: peak memory should not grow with the row count."""
     cases = []
     for name, path, rows in (("small", small, small_rows), ("large", large, large_rows)):
-        cmd = (
-            FTRL,
-            "train",
-            str(path),
-            "--format",
-            "criteo",
-            "-o",
-            str(out / f"scale-{name}.parquet"),
-            "-q",
-            *ftrl_train_args(h),
-        )
+        cmd = ftrl_train_cmd(h, path, "criteo", out / f"scale-{name}.parquet")
         cases.append(
             Case(
                 f"scale/{name}",
