@@ -13,7 +13,7 @@ import numpy as np
 
 from ftrl_cli.errors import FtrlError
 from ftrl_cli.readers._parse_driver import CHUNK_BYTES, run_plan
-from ftrl_cli.readers.base import Batch, FeatureSpec
+from ftrl_cli.readers.base import Batch, FeatureSpec, scored
 from ftrl_cli.readers.delimited import CRITEO_COLUMNS, delimited_plan
 from ftrl_cli.readers.detect import FORMATS, detect_format
 from ftrl_cli.readers.libsvm import libsvm_plan
@@ -170,11 +170,11 @@ def read_batches(
                     pass
                 elif path == "-":
                     # stdin may be a live stream: one thread, batches cut when it runs dry.
-                    yield from _scored(score, run_plan(source, plan, spec.hash_bits, batch_rows,
-                                                       chunk_bytes, ready=source.ready))
+                    yield from scored(run_plan(source, plan, spec.hash_bits, batch_rows,
+                                               chunk_bytes, ready=source.ready), score)
                 elif parser is None:
-                    yield from _scored(score, run_plan(source, plan, spec.hash_bits, batch_rows,
-                                                       chunk_bytes))
+                    yield from scored(run_plan(source, plan, spec.hash_bits, batch_rows,
+                                               chunk_bytes), score)
                 else:
                     quoting = spec.format in ("csv", "tsv")
                     yield from parser.run(
@@ -192,10 +192,3 @@ def read_batches(
         if parser is not None:
             parser.close()
 
-
-def _scored(score: Callable[[Batch], np.ndarray] | None,
-            batches: Iterator[Batch]) -> Iterator[Batch]:
-    for batch in batches:
-        if score is not None:
-            batch.scores = score(batch)
-        yield batch

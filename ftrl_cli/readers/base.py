@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -79,3 +80,12 @@ class Batch:
 
     def __len__(self) -> int:
         return self.X.shape[0]
+
+
+def scored(batches: Iterator[Batch],
+           score: Callable[[Batch], np.ndarray] | None) -> Iterator[Batch]:
+    """``batches`` with ``Batch.scores`` filled in by ``score`` (unchanged if None)."""
+    for batch in batches:
+        if score is not None:
+            batch.scores = score(batch)
+        yield batch

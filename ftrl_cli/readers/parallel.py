@@ -36,7 +36,7 @@ from numba import njit
 from ftrl_cli.errors import FtrlError, InputError
 from ftrl_cli.hashing import HASH_PAD
 from ftrl_cli.readers._parse_driver import _NNZ_PER_ROW_GUESS, ByteSource, Cutter, Plan, run_plan
-from ftrl_cli.readers.base import Batch
+from ftrl_cli.readers.base import Batch, scored
 
 INFLIGHT_PER_WORKER = 2
 # test hook: called with the number of blocks in flight after each submission
@@ -224,10 +224,8 @@ class ParallelParser:
                         line = yield from _hand_out(pending.popleft(), line)
                     rest = _Rest(memoryview(buf)[:end], blocks.source)
                     later = replace(plan, start_line=line)
-                    for batch in run_plan(rest, later, hash_bits, batch_rows, block_bytes):
-                        if self.score is not None:
-                            batch.scores = self.score(batch)
-                        yield batch
+                    yield from scored(run_plan(rest, later, hash_bits, batch_rows, block_bytes),
+                                      self.score)
                     return
                 job = self._pool.submit(
                     self._parse, plan, buf, cut, hash_bits, batch_rows, blocks
