@@ -6,6 +6,9 @@ Both matter because a command makes few Python objects but large arrays, fast:
   numba create on import would otherwise be scanned by every full collection, and numba's
   first-use set-up triggers several of them. Freezing them (once per process: they live as
   long as it anyway) leaves collection on for the objects the command itself makes.
+  That set-up then makes some 70,000 long-lived objects of its own, which at the default
+  threshold (700) means a hundred collections; a command makes a few Python objects per
+  batch, so a young generation of 20,000 costs it nothing and skips those.
 * glibc ``malloc``: the readers allocate and drop a batch's arrays (megabytes each) many
   times a second. By default large blocks go back to the kernel when freed and the next
   allocation faults in fresh zeroed pages; keeping them in the process removes that system
@@ -25,6 +28,8 @@ _M_MMAP_THRESHOLD = -3
 _MMAP_THRESHOLD = 32 << 20  # the largest value glibc accepts on 64-bit systems
 _TRIM_THRESHOLD = 1 << 30
 
+_GC_YOUNG = 20_000
+
 _prepared = False
 
 
@@ -40,6 +45,8 @@ def prepare_for_run() -> None:
         return
     _prepared = True
     gc.freeze()
+    young, middle, old = gc.get_threshold()
+    gc.set_threshold(max(young, _GC_YOUNG), middle, old)
     _keep_freed_memory()
 
 

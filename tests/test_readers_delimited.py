@@ -25,6 +25,7 @@ from readers_reference import (
 from ftrl_cli.errors import FtrlError
 from ftrl_cli.hashing import numeric_column_index
 from ftrl_cli.readers import CRITEO_COLUMNS
+from ftrl_cli.readers._parse_delimited import small_log_bins
 
 # ---------------------------------------------------------------- csv / tsv
 
@@ -125,6 +126,13 @@ def test_criteo_records(tmp_path: Path) -> None:
     want += [(fi(f"C{i + 1}", v), 1.0) for i, v in enumerate(cats) if v]
     assert (line, label, feats) == (1, 1.0, want)
     assert [log_bin(v) for v in (-3, 0, 2, 3, 100)] == [-3, 0, 2, 1, 21]
+
+
+def test_small_log_bins_table_is_the_definition() -> None:
+    # the kernel's lookup table for counts below 2**16, built vectorised: every entry
+    # must be the per-value definition, edges included
+    n = 1 << 16
+    assert small_log_bins(n).tolist() == [log_bin(v) for v in range(n)]
 
 
 def test_criteo_without_label(tmp_path: Path) -> None:

@@ -352,12 +352,21 @@ def parse_delimited(
 def small_log_bins(n: int) -> np.ndarray:
     """``log_bin(v)`` for ``v`` in ``range(n)``, so the kernel rarely needs a logarithm.
 
-    Computed with ``math.log`` (the same C ``log`` the kernel calls), not numpy's own.
+    Exactly what the kernel's ``math.log`` (C's ``log``) gives: numpy's vectorised ``log``
+    may differ from it in the last bit, which can only move a bin edge by one value, so
+    the values next to every edge are recomputed with ``math.log``.
 
     >>> small_log_bins(5).tolist()
     [0, 1, 2, 1, 1]
     """
-    return np.array([v if v <= 2 else math.floor(math.log(v) ** 2) for v in range(n)], np.int16)
+    v = np.arange(n)
+    with np.errstate(divide="ignore"):
+        approx = np.floor(np.log(np.maximum(v, 1)) ** 2)
+    bins = np.where(v <= 2, v, approx).astype(np.int16)
+    for edge in np.flatnonzero(np.diff(bins)) + 1:
+        for u in range(max(3, edge - 2), min(n, edge + 3)):
+            bins[u] = math.floor(math.log(u) ** 2)
+    return bins
 
 
 @njit(nogil=True, cache=True)
