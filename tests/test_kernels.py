@@ -138,7 +138,7 @@ def test_prediction_text_reads_back():
 def test_unaligned_word_loads_and_prefetch_leave_values_alone():
     from numba import njit
 
-    from ftrl_cli.kernels.memory import load_u32le, prefetch
+    from ftrl_cli.kernels.memory import load_u32le, load_u64le, prefetch, trailing_zeros
 
     @njit
     def words(buf):
@@ -146,6 +146,17 @@ def test_unaligned_word_loads_and_prefetch_leave_values_alone():
         for i in range(out.shape[0]):
             out[i] = load_u32le(buf, i)
         return out
+
+    @njit
+    def long_words(buf):
+        out = np.empty(buf.shape[0] - 7, np.uint64)
+        for i in range(out.shape[0]):
+            out[i] = load_u64le(buf, i)
+        return out
+
+    @njit
+    def zeros(x):
+        return trailing_zeros(x)
 
     @njit
     def touch(state, rows):
@@ -156,8 +167,30 @@ def test_unaligned_word_loads_and_prefetch_leave_values_alone():
     buf = np.random.default_rng(3).integers(0, 256, 64).astype(np.uint8)
     want = [int.from_bytes(buf[i:i + 4].tobytes(), "little") for i in range(61)]
     assert words(buf).tolist() == want
+    want = [int.from_bytes(buf[i:i + 8].tobytes(), "little") for i in range(57)]
+    assert long_words(buf).tolist() == want
+    assert [zeros(np.uint64(x)) for x in (1, 8, 1 << 63, 0, 0b10100)] == [0, 3, 63, 64, 2]
     state = np.arange(40.0).reshape(10, 4)
     before = state.copy()
     assert touch(state, np.array([9, 0, 5])) == before.sum()
     np.testing.assert_array_equal(state, before)
     assert touch(state[:, 0].copy(), np.array([3])) == before[:, 0].sum()
+
+
+def test_field_end_finds_the_first_separator_like_a_byte_loop():
+    # eight bytes at a time: separators at every offset of a word, fields longer than a
+    # word, the tail shorter than one, and a run with none
+    from ftrl_cli.readers._parse_common import field_end
+
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        n = int(rng.integers(0, 40))
+        buf = rng.choice(np.array([97, 98, 9, 10, 44, 0, 255, 137], np.uint8), n,
+                         p=[0.3, 0.3, 0.1, 0.05, 0.1, 0.05, 0.05, 0.05])
+        for delim in (9, 44):
+            for q in range(n + 1):
+                for end in (n, max(q, n - 3)):
+                    want = q
+                    while want < end and buf[want] not in (delim, 10):
+                        want += 1
+                    assert field_end(buf, q, end, delim) == want, (buf.tolist(), q, end)

@@ -23,25 +23,51 @@ def _address(context, builder, arrty, arr, index, indexty):
     return cgutils.get_item_pointer(context, builder, arrty, ary, idx, wraparound=False)
 
 
-@intrinsic
-def load_u32le(typingctx, buf, i):
-    """The four bytes ``buf[i:i+4]`` of a uint8 array as a little-endian uint32.
+def _load_le(bits: int):
+    """An intrinsic loading ``buf[i:i+bits/8]`` of a uint8 array as a little-endian word."""
+    word_t = ir.IntType(bits)
+    result = types.uint32 if bits == 32 else types.uint64
 
-    One unaligned load instead of four byte loads; the caller guarantees ``i + 4 <= len``.
-    """
-    if not (isinstance(buf, types.Array) and buf.ndim == 1 and buf.dtype == types.uint8):
+    def load(typingctx, buf, i):
+        if not (isinstance(buf, types.Array) and buf.ndim == 1 and buf.dtype == types.uint8):
+            return None
+
+        def codegen(context, builder, signature, args):
+            ptr = _address(context, builder, signature.args[0], args[0], args[1],
+                           signature.args[1])
+            word = builder.load(builder.bitcast(ptr, word_t.as_pointer()), align=1)
+            if sys.byteorder == "big":
+                fnty = ir.FunctionType(word_t, [word_t])
+                bswap = cgutils.get_or_insert_function(builder.module, fnty,
+                                                       f"llvm.bswap.i{bits}")
+                word = builder.call(bswap, [word])
+            return word
+
+        return result(buf, i), codegen
+
+    return load
+
+
+load_u32le = intrinsic(_load_le(32))
+load_u32le.__doc__ = """The four bytes ``buf[i:i+4]`` of a uint8 array as a little-endian uint32.
+
+One unaligned load instead of four byte loads; the caller guarantees ``i + 4 <= len``."""
+
+load_u64le = intrinsic(_load_le(64))
+load_u64le.__doc__ = """The eight bytes ``buf[i:i+8]`` of a uint8 array as a little-endian uint64;
+the caller guarantees ``i + 8 <= len``."""
+
+
+@intrinsic
+def trailing_zeros(typingctx, x):
+    """Number of trailing zero bits of an unsigned 64-bit integer (64 for zero)."""
+    if x != types.uint64:
         return None
 
     def codegen(context, builder, signature, args):
-        ptr = _address(context, builder, signature.args[0], args[0], args[1], signature.args[1])
-        word = builder.load(builder.bitcast(ptr, _I32.as_pointer()), align=1)
-        if sys.byteorder == "big":
-            fnty = ir.FunctionType(_I32, [_I32])
-            bswap = cgutils.get_or_insert_function(builder.module, fnty, "llvm.bswap.i32")
-            word = builder.call(bswap, [word])
-        return word
+        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 0))
 
-    return types.uint32(buf, i), codegen
+    return types.uint64(x), codegen
 
 
 @intrinsic

@@ -21,6 +21,8 @@ from numba import njit
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from ftrl_cli.kernels.memory import load_u64le, trailing_zeros
+
 # layout of the state array
 POS, LINE, ROWS, NNZ, NFIX, MAXROWS, ERR, ERR_LINE, ERR_START, ERR_END, ERR_ARG = range(11)
 STATE_SIZE = 11
@@ -84,6 +86,37 @@ def at(buf, i):
     which it does not remove from the scan loops of the big kernels: about a tenth of their
     time went into it."""
     return buf[np.uint64(i)]
+
+
+_ONES = np.uint64(0x0101010101010101)
+_HIGHS = np.uint64(0x8080808080808080)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _zero_bytes(x):
+    """The high bit of every zero byte of ``x`` and maybe of bytes above the first one, so
+    the lowest set bit is exactly the first zero byte's (0 when there is none)."""
+    return (x - _ONES) & ~x & _HIGHS
+
+
+@njit(nogil=True, cache=True, inline="always")
+def field_end(buf, q, end, delim):
+    """Index of the first ``delim`` or ``\\n`` in ``buf[q:end]``, or ``end``.
+
+    Eight bytes at a time: a field is a few bytes long, and a loop over single bytes paid a
+    mispredicted branch at the end of each one.
+    """
+    seps = _ONES * np.uint64(delim)
+    nls = _ONES * np.uint64(NL)
+    while q + 8 <= end:
+        w = load_u64le(buf, q)
+        hits = _zero_bytes(w ^ seps) | _zero_bytes(w ^ nls)
+        if hits != 0:
+            return q + np.int64(trailing_zeros(hits) >> np.uint64(3))
+        q += 8
+    while q < end and at(buf, q) != delim and at(buf, q) != NL:
+        q += 1
+    return q
 
 
 @njit(nogil=True, cache=True, inline="always")

@@ -38,8 +38,8 @@ from ftrl_cli.readers._parse_common import (
     ROWS_FULL,
     SPACE,
     TAB,
-    at,
     borrow,
+    field_end,
     is_space,
     parse_float,
     parse_int,
@@ -246,9 +246,7 @@ def parse_delimited(
                     status = NEED_MORE
                     break
             else:
-                q = p
-                while q < end and at(buf, q) != delim and at(buf, q) != NL:
-                    q += 1
+                q = field_end(buf, p, end, delim)
                 if q == end and not final:
                     status = NEED_MORE
                     break
