@@ -18,10 +18,6 @@ from ftrl_cli.pipeline import prefetch
 from ftrl_cli.readers import read_batches, resolve_spec
 from ftrl_cli.readers.base import Batch
 
-# Blocks of a megabyte: parsing starts sooner, the last blocks keep both cores busy, and
-# the blocks in flight take a few megabytes instead of a few tens.
-SCORE_BLOCK_BYTES = 1 << 20
-
 
 def scored_batches(inputs: list[str], model_path: str, reader: dict,
                    raw: bool = False) -> Iterator[tuple[Batch, np.ndarray]]:
@@ -41,9 +37,7 @@ def scored_batches(inputs: list[str], model_path: str, reader: dict,
         return m if raw else probabilities(m)
 
     # Scoring has no order dependency: both cores parse and score, batches stay in order.
-    batches = read_batches(inputs, spec, workers=2, score=score,
-                           chunk_bytes=SCORE_BLOCK_BYTES)
-    for batch in prefetch(batches):
+    for batch in prefetch(read_batches(inputs, spec, workers=2, score=score)):
         yield batch, batch.scores
 
 

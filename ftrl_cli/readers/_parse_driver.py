@@ -21,7 +21,11 @@ from ftrl_cli.hashing import HASH_PAD
 from ftrl_cli.readers import _parse_common as pc
 from ftrl_cli.readers.base import Batch
 
-CHUNK_BYTES = 8 << 20
+# A megabyte at a time: with two parse workers the first records are scored sooner, the
+# last blocks keep both cores busy, and the blocks in flight with their Batches take a few
+# megabytes instead of over a hundred (make bench, 2M Criteo rows: train peak RSS 559 -> 449 MB
+# at the same speed; 500k-row predict 0.36 -> 0.32 s in-process).
+CHUNK_BYTES = 1 << 20
 _FIX_CAP = 8192
 _NNZ_PER_ROW_GUESS = 32
 _INT32_MAX = 2**31 - 1
