@@ -69,8 +69,10 @@ def save(model: Model, spec: FeatureSpec, path: str, extra: dict | None = None) 
     is_bias = rows == model.n_features
     cols: dict[str, object] = {
         # Through a two-entry dictionary: building a million Python-level strings is slow.
+        # Parquet stores it as a plain string column with a dictionary page; decoding it
+        # here instead would import pyarrow's compute layer (tens of milliseconds).
         "variable": pa.DictionaryArray.from_arrays(
-            pa.array(is_bias.astype(np.int8)), pa.array(["kernel", "bias"])).cast(pa.string()),
+            pa.array(is_bias.astype(np.int8)), pa.array(["kernel", "bias"])),
         "index": pa.array(np.where(is_bias, 0, rows).astype(np.int64)),
     }
     weight = st[:, L.W]
@@ -100,11 +102,16 @@ def save(model: Model, spec: FeatureSpec, path: str, extra: dict | None = None) 
         "counters": {"iterations": model.iterations, "examples": model.examples},
         **(extra or {}),
     }
-    table = pa.table(cols).replace_schema_metadata({META_KEY: json.dumps(meta).encode()})
+    table = pa.table(cols)
     with atomic_binary(path) as fh:
         # Dictionary pages pay only for the two-value column; on the float columns they
-        # cost time and make the file larger.
-        pq.write_table(table, fh, compression="zstd", use_dictionary=["variable"])
+        # cost time and make the file larger.  Without the stored Arrow schema every reader
+        # sees ``variable`` as the string column it is in Parquet, not as a dictionary;
+        # every other column is a plain Parquet type already.
+        with pq.ParquetWriter(fh, table.schema, compression="zstd",
+                              use_dictionary=["variable"], store_schema=False) as writer:
+            writer.write_table(table)
+            writer.add_key_value_metadata({META_KEY: json.dumps(meta).encode()})
 
 
 def load(path: str, weights_only: bool = False) -> Checkpoint:

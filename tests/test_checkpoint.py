@@ -117,7 +117,9 @@ def test_failed_save_leaves_old_model_intact(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
+    # the disk fills up while the table is being written
     monkeypatch.setattr(pqmod, "write_table", boom)
+    monkeypatch.setattr(pqmod.ParquetWriter, "write_table", boom)
     model = Model(OptimizerConfig(), 16)
     with pytest.raises(OSError):
         checkpoint.save(model, FeatureSpec(format="vw", hash_bits=16), str(path))
@@ -129,7 +131,12 @@ def test_reads_with_plain_pyarrow_and_gives_served_weights(tmp_path):
     path = tmp_path / "m.parquet"
     assert ftrl("train", sample("train.libsvm"), "-o", path, "-q", "-b", "18",
                 "--learning-rate", "0.1").code == 0
-    t = pq.read_table(path).to_pydict()
+    table = pq.read_table(path)
+    # plain Parquet types: any reader sees strings, integers and doubles
+    assert [str(f.type) for f in table.schema] == [
+        "string", "int64", "double", "double", "double"]
+    assert json.loads(table.schema.metadata[b"ftrl"])["format_version"] == 1
+    t = table.to_pydict()
     w = np.zeros(2**18)
     bias = 0.0
     for var, idx, weight in zip(t["variable"], t["index"], t["weight"]):
