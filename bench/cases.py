@@ -191,11 +191,7 @@ def train_cases(ds: DataSet, h: Hyper, out: Path) -> list[Case]:
         "fit",
         str(path),
         str(out / "dt.pickle"),
-        repr(h.alpha),
-        repr(h.beta),
-        repr(h.l1),
-        repr(h.l2),
-        str(h.bits),
+        *h.positional(),
     )
     cases.append(
         Case(
@@ -313,11 +309,7 @@ def profile_cases(ds: DataSet, h: Hyper, out: Path) -> list[Case]:
             fmt,
             str(path),
             str(out / f"phases-{fmt}.parquet"),
-            repr(h.alpha),
-            repr(h.beta),
-            repr(h.l1),
-            repr(h.l2),
-            str(h.bits),
+            *h.positional(),
         )
         cases.append(
             Case(

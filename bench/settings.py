@@ -37,6 +37,10 @@ class Hyper:
     l2: float = 1.0
     bits: int = 22
 
+    def positional(self) -> tuple[str, ...]:
+        """``alpha beta l1 l2 bits`` as the child scripts take them on their command line."""
+        return (repr(self.alpha), repr(self.beta), repr(self.l1), repr(self.l2), str(self.bits))
+
 
 @dataclass(frozen=True)
 class Settings:
