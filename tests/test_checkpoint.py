@@ -118,7 +118,6 @@ def test_failed_save_leaves_old_model_intact(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     # the disk fills up while the table is being written
-    monkeypatch.setattr(pqmod, "write_table", boom)
     monkeypatch.setattr(pqmod.ParquetWriter, "write_table", boom)
     model = Model(OptimizerConfig(), 16)
     with pytest.raises(OSError):

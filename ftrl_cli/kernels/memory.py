@@ -23,7 +23,7 @@ def _address(context, builder, arrty, arr, index, indexty):
     return cgutils.get_item_pointer(context, builder, arrty, ary, idx, wraparound=False)
 
 
-def _load_le(bits: int):
+def _load_le(bits: int, doc: str):
     """An intrinsic loading ``buf[i:i+bits/8]`` of a uint8 array as a little-endian word."""
     word_t = ir.IntType(bits)
     result = types.uint32 if bits == 32 else types.uint64
@@ -45,17 +45,16 @@ def _load_le(bits: int):
 
         return result(buf, i), codegen
 
-    return load
+    load.__name__ = load.__qualname__ = f"load_u{bits}le"
+    load.__doc__ = doc
+    return intrinsic(load)
 
 
-load_u32le = intrinsic(_load_le(32))
-load_u32le.__doc__ = """The four bytes ``buf[i:i+4]`` of a uint8 array as a little-endian uint32.
+load_u32le = _load_le(32, """The four bytes ``buf[i:i+4]`` of a uint8 array as a little-endian
+uint32: one unaligned load instead of four byte loads; the caller guarantees ``i + 4 <= len``.""")
 
-One unaligned load instead of four byte loads; the caller guarantees ``i + 4 <= len``."""
-
-load_u64le = intrinsic(_load_le(64))
-load_u64le.__doc__ = """The eight bytes ``buf[i:i+8]`` of a uint8 array as a little-endian uint64;
-the caller guarantees ``i + 8 <= len``."""
+load_u64le = _load_le(64, """The eight bytes ``buf[i:i+8]`` of a uint8 array as a little-endian
+uint64; the caller guarantees ``i + 8 <= len``.""")
 
 
 @intrinsic

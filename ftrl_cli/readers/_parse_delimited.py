@@ -358,8 +358,7 @@ def small_log_bins(n: int) -> np.ndarray:
     [0, 1, 2, 1, 1]
     """
     v = np.arange(n)
-    with np.errstate(divide="ignore"):
-        approx = np.floor(np.log(np.maximum(v, 1)) ** 2)
+    approx = np.floor(np.log(np.maximum(v, 1)) ** 2)
     bins = np.where(v <= 2, v, approx).astype(np.int16)
     for edge in np.flatnonzero(np.diff(bins)) + 1:
         for u in range(max(3, edge - 2), min(n, edge + 3)):
