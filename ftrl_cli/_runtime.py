@@ -3,12 +3,13 @@
 Both matter because a command makes few Python objects but large arrays, fast:
 
 * ``gc.freeze()``: the tens of thousands of objects that numpy, scipy, pyarrow and
-  numba create on import would otherwise be scanned by every full collection, and numba's
-  first-use set-up triggers several of them. Freezing them (once per process: they live as
-  long as it anyway) leaves collection on for the objects the command itself makes.
-  That set-up then makes some 70,000 long-lived objects of its own, which at the default
-  threshold (700) means a hundred collections; a command makes a few Python objects per
-  batch, so a young generation of 20,000 costs it nothing and skips those.
+  numba create on import would otherwise be scanned by every full collection, and loading
+  or compiling kernels triggers several of them. Freezing them (once per process: they live
+  as long as it anyway) leaves collection on for the objects the command itself makes.
+  When kernels compile, numba's compiler set-up makes some 70,000 long-lived objects of its
+  own, which at the default threshold (700) means a hundred collections; a command makes a
+  few Python objects per batch, so a young generation of 20,000 costs it nothing and skips
+  those.
 * glibc ``malloc``: the readers allocate and drop a batch's arrays (megabytes each) many
   times a second. By default large blocks go back to the kernel when freed and the next
   allocation faults in fresh zeroed pages; keeping them in the process removes that system

@@ -164,7 +164,7 @@ def train(ctx: click.Context, inputs, output, init_model, passes, batch_size, no
 @click.option("-m", "--model", "model_path", required=True, type=click.Path(dir_okay=False),
               help="Model written by ftrl train.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="Write predictions here (default: stdout).")
+              help="Write predictions here (default, or '-': stdout).")
 @click.option("--raw", is_flag=True, help="Print margins (logits) instead of probabilities.")
 @input_options
 def predict(inputs, model_path, output, raw, fmt, no_header, columns) -> None:

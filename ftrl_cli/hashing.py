@@ -27,8 +27,8 @@ Features whose value is exactly zero are dropped; duplicates within a record add
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from ftrl_cli.kernels.jit import njit
 from ftrl_cli.kernels.memory import load_u32le
 
 _M32 = 0xFFFFFFFF

@@ -113,6 +113,10 @@ def test_stdin_predict_pipes(trained):
     r = ftrl_process("predict", "-m", trained["vw"], "-", stdin=data)
     assert r.code == 0, r.err
     assert r.out == ftrl("predict", "-m", trained["vw"], sample("test.vw")).out
+    # `-o -` is stdout too, not a file named "-"
+    dash = ftrl_process("predict", "-m", trained["vw"], "-", "-o", "-", stdin=data)
+    assert dash.code == 0, dash.err
+    assert dash.out == r.out
 
 
 def test_help_and_version():

@@ -62,7 +62,7 @@ def format_lines(batch: Batch, preds: np.ndarray) -> bytes:
 def run_predict(inputs: list[str], model_path: str, output: str | None, raw: bool,
                 reader: dict) -> None:
     prepare_for_run()
-    if output is None:
+    if output is None or output == "-":
         binary = getattr(sys.stdout, "buffer", None)  # absent when stdout is redirected in-process
         for batch, preds in scored_batches(inputs, model_path, reader, raw):
             text = format_lines(batch, preds)

@@ -19,9 +19,9 @@ cannot drift apart.
 import math
 
 import numpy as np
-from numba import njit
 
 from ftrl_cli.kernels.ftrl import coordinate_update, ema_catch_up, ema_step_rule
+from ftrl_cli.kernels.jit import njit
 from ftrl_cli.kernels.layout import (
     BASE_COLS,
     COL_AVG,

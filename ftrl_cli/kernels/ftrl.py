@@ -8,8 +8,7 @@ touched; their moving average is brought up to date lazily (``ema_catch_up``).
 
 import math
 
-from numba import njit
-
+from ftrl_cli.kernels.jit import njit
 from ftrl_cli.kernels.layout import (
     COL_ACC,
     COL_AVG,

@@ -6,9 +6,8 @@ global_clipnorm, EMA or gradient accumulation).  It computes exactly what ``trai
 prediction and updated while their cache lines are still hot.
 """
 
-from numba import njit
-
 from ftrl_cli.kernels.ftrl import coordinate_update
+from ftrl_cli.kernels.jit import njit
 from ftrl_cli.kernels.layout import (
     CTR_EXAMPLES,
     CTR_IT,

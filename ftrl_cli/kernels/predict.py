@@ -1,8 +1,8 @@
 """Scoring: margins of CSR rows against a dense weight vector."""
 
 import numpy as np
-from numba import njit
 
+from ftrl_cli.kernels.jit import njit
 from ftrl_cli.kernels.memory import prefetch
 
 

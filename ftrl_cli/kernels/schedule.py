@@ -6,7 +6,7 @@ training loop can evaluate the learning rate at every step without calling back 
 
 import math
 
-from numba import njit
+from ftrl_cli.kernels.jit import njit
 
 CONSTANT = 0
 EXPONENTIAL = 1

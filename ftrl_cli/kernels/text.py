@@ -8,7 +8,8 @@ their relative precision.  Python's ``float()`` reads every form back.
 import math
 
 import numpy as np
-from numba import njit
+
+from ftrl_cli.kernels.jit import njit
 
 LINE_BYTES = 24  # the longest line: "-d.dddddddde-308\n" or "-999999999.999999999\n"
 

@@ -2,9 +2,8 @@
 
 import math
 
-from numba import njit
-
 from ftrl_cli.kernels.ftrl import apply_step, ema_catch_up
+from ftrl_cli.kernels.jit import njit
 from ftrl_cli.kernels.layout import (
     CTR_EXAMPLES,
     CTR_IT,

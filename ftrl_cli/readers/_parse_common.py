@@ -17,10 +17,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from ftrl_cli.kernels.jit import njit
 from ftrl_cli.kernels.memory import load_u64le, trailing_zeros
 
 # layout of the state array

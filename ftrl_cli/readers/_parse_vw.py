@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
 from ftrl_cli.hashing import murmur3_32_padded
+from ftrl_cli.kernels.jit import njit
 from ftrl_cli.readers._parse_common import (
     BAD,
     CR,

@@ -31,10 +31,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
-from numba import njit
 
 from ftrl_cli.errors import FtrlError, InputError
 from ftrl_cli.hashing import HASH_PAD
+from ftrl_cli.kernels.jit import njit
 from ftrl_cli.readers._parse_driver import _NNZ_PER_ROW_GUESS, ByteSource, Cutter, Plan, run_plan
 from ftrl_cli.readers.base import Batch, scored
 
