@@ -48,7 +48,7 @@ def main(argv: list[str]) -> None:
         parse += t1 - t0
         if batch is None:
             break
-        model.train(batch.X, batch.labels, batch.weights, 1)
+        model.train_csr(batch.indptr, batch.indices, batch.data, batch.labels, batch.weights, 1)
         learn += time.perf_counter() - t1
         rows += len(batch)
     t0 = time.perf_counter()

@@ -20,7 +20,7 @@ def main(argv: list[str]) -> None:
     rows = nnz = 0
     for batch in read_batches([path], spec):
         rows += len(batch)
-        nnz += batch.X.nnz
+        nnz += len(batch.data)
     parse = time.perf_counter() - t0
     print(json.dumps({"rows": rows, "nnz": nnz, "timings": {"parse": parse}}))
 

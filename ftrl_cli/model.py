@@ -12,8 +12,9 @@ Python keeps the arrays and the counters; ``kernels.train`` does every per-recor
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import scipy.sparse as sp
 
 from ftrl_cli.config import OptimizerConfig
 from ftrl_cli.kernels import layout as L
@@ -21,6 +22,9 @@ from ftrl_cli.kernels.ftrl import catch_up_all
 from ftrl_cli.kernels.online import train_online
 from ftrl_cli.kernels.train import flush_step, train_rows
 from ftrl_cli.schedules import Schedule
+
+if TYPE_CHECKING:  # the CLI trains on the readers' arrays and never imports scipy
+    import scipy.sparse as sp
 
 
 class Model:
@@ -99,7 +103,24 @@ class Model:
         batch_size: int = 1,
     ) -> np.ndarray:
         """Train on the rows of ``X`` in order; return each row's probability before its step."""
-        n = X.shape[0]
+        return self.train_csr(X.indptr, X.indices, X.data, labels, weights, batch_size)
+
+    def train_csr(
+        self,
+        indptr: np.ndarray,
+        indices: np.ndarray,
+        data: np.ndarray,
+        labels: np.ndarray,
+        weights: np.ndarray | None = None,
+        batch_size: int = 1,
+    ) -> np.ndarray:
+        """`train` on a CSR matrix given as its three arrays, the way the readers emit them.
+
+        >>> m = Model(OptimizerConfig(learning_rate=0.5), hash_bits=4)
+        >>> m.train_csr(np.array([0, 1]), np.array([0], np.int32), np.ones(1), np.ones(1))
+        array([0.5])
+        """
+        n = len(indptr) - 1
         if weights is None:
             weights = np.ones(n)
         preds = np.empty(n)
@@ -107,24 +128,26 @@ class Model:
                                                                   Schedule):
             # A Python callable is asked once per step, as Keras does.
             for r in range(n):
-                preds[r : r + 1] = self._train_rows(X[r : r + 1], labels[r : r + 1],
-                                                    weights[r : r + 1], batch_size)
+                lo, hi = int(indptr[r]), int(indptr[r + 1])
+                preds[r : r + 1] = self._train_rows(
+                    np.array([0, hi - lo]), indices[lo:hi], data[lo:hi], labels[r : r + 1],
+                    weights[r : r + 1], batch_size)
             return preds
-        return self._train_rows(X, labels, weights, batch_size, preds)
+        return self._train_rows(indptr, indices, data, labels, weights, batch_size, preds)
 
-    def _train_rows(self, X, labels, weights, batch_size, preds=None):
+    def _train_rows(self, indptr, indices, data, labels, weights, batch_size, preds=None):
         if preds is None:
-            preds = np.empty(X.shape[0])
+            preds = np.empty(len(indptr) - 1)
         state, gbuf, mark, active, pending, ctr, hp, cols, kind, params = self._kernel_args()
-        indptr = X.indptr.astype(np.int64, copy=False)
-        data = X.data.astype(np.float64, copy=False)
+        indptr = np.asarray(indptr).astype(np.int64, copy=False)
+        data = np.asarray(data).astype(np.float64, copy=False)
         labels = np.asarray(labels, dtype=np.float64)
         weights = np.asarray(weights, dtype=np.float64)
         if self._online(batch_size):
-            train_online(indptr, X.indices, data, labels, weights, state, gbuf, mark, ctr, hp,
+            train_online(indptr, indices, data, labels, weights, state, gbuf, mark, ctr, hp,
                          kind, params, preds)
         else:
-            train_rows(indptr, X.indices, data, labels, weights, state, gbuf, mark, active,
+            train_rows(indptr, indices, data, labels, weights, state, gbuf, mark, active,
                        pending, ctr, hp, cols, kind, params, int(batch_size), preds)
         return preds
 

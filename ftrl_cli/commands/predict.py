@@ -32,8 +32,7 @@ def scored_batches(inputs: list[str], model_path: str, reader: dict,
     first_run_notice()
 
     def score(batch: Batch) -> np.ndarray:
-        X = batch.X
-        m = margins(X.indptr, X.indices, X.data, w, bias)
+        m = margins(batch.indptr, batch.indices, batch.data, w, bias)
         return m if raw else probabilities(m)
 
     # Scoring has no order dependency: both cores parse and score, batches stay in order.
@@ -44,9 +43,8 @@ def scored_batches(inputs: list[str], model_path: str, reader: dict,
 def format_lines(batch: Batch, preds: np.ndarray) -> bytes:
     """Text for a batch: ``prediction`` per line, ``tag prediction`` where a tag exists.
 
-    >>> import scipy.sparse as sp
-    >>> b = Batch(sp.csr_matrix((2, 4)), np.zeros(2), np.ones(2), np.arange(1, 3), "x",
-    ...           ["a", None])
+    >>> b = Batch(np.zeros(3, np.int32), np.zeros(0, np.int32), np.zeros(0), 4, np.zeros(2),
+    ...           np.ones(2), np.arange(1, 3), "x", ["a", None])
     >>> format_lines(b, np.array([0.5, 0.25]))
     b'a 0.500000000\\n0.250000000\\n'
     """

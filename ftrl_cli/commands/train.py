@@ -65,6 +65,7 @@ def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
         if missing.size:
             raise InputError(batch.source, int(batch.lines[missing[0]]),
                              "record has no label (training needs 0/1 or -1/1)")
-        preds = model.train(batch.X, batch.labels, batch.weights, batch_size)
-        progress.update(batch.labels, preds, batch.weights, np.diff(batch.X.indptr))
+        preds = model.train_csr(batch.indptr, batch.indices, batch.data, batch.labels,
+                                batch.weights, batch_size)
+        progress.update(batch.labels, preds, batch.weights, np.diff(batch.indptr))
     model.flush()

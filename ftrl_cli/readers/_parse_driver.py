@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-import scipy.sparse as sp
 
 from ftrl_cli.errors import FtrlError, InputError
 from ftrl_cli.hashing import HASH_PAD
@@ -133,17 +132,13 @@ class _Outputs:
     def batch(self, st: np.ndarray, n_features: int, source: str) -> Batch:
         n = int(st[pc.ROWS])
         nnz = int(st[pc.NNZ])
-        # index dtypes already match what scipy would pick, so nothing is copied or checked
-        X = sp.csr_matrix(
-            (self.data[:nnz], self.indices[:nnz], self.indptr[: n + 1]),
-            shape=(n, n_features),
-        )
         tags = None
         if self.tags:
             tags = [None] * n
             for r, t in self.tags.items():
                 tags[r] = t
-        return Batch(X, self.labels[:n], self.weights[:n], self.lines[:n], source, tags)
+        return Batch(self.indptr[: n + 1], self.indices[:nnz], self.data[:nnz], n_features,
+                     self.labels[:n], self.weights[:n], self.lines[:n], source, tags)
 
 
 def index_dtype(batch_rows: int, hash_bits: int) -> type:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 
 @dataclass(frozen=True)
@@ -63,23 +66,45 @@ class FeatureSpec:
 class Batch:
     """Consecutive records of one source.
 
-    ``X`` is ``(n, 2**hash_bits)`` CSR, float64 values (duplicates allowed: they add up).
-    ``labels`` are 0.0/1.0, NaN where a record carries no label; ``weights`` are importance
-    weights (1.0 by default); ``tags`` is ``None`` when no record of the batch has a tag;
-    ``lines`` holds each record's 1-based line number in ``source``; ``scores`` is what the
-    reader's ``score`` function returned for the batch (see ``read_batches``), if it had one.
+    ``X`` is the ``(n, 2**hash_bits)`` CSR matrix of the batch (scipy.sparse, float64 values,
+    duplicates allowed: they add up). It is built on first use from ``indptr``, ``indices``
+    and ``data``, without a copy: the commands hand those arrays to the kernels and so never
+    import scipy. ``labels`` are 0.0/1.0, NaN where a record carries no label; ``weights``
+    are importance weights (1.0 by default); ``tags`` is ``None`` when no record of the batch
+    has a tag; ``lines`` holds each record's 1-based line number in ``source``; ``scores`` is
+    what the reader's ``score`` function returned for the batch (see ``read_batches``), if it
+    had one.
+
+    >>> b = Batch(np.array([0, 1, 1]), np.array([3], np.int32), np.array([2.0]), 4,
+    ...           np.zeros(2), np.ones(2), np.arange(1, 3), "x")
+    >>> len(b), b.X.toarray().tolist()
+    (2, [[0.0, 0.0, 0.0, 2.0], [0.0, 0.0, 0.0, 0.0]])
     """
 
-    X: sp.csr_matrix
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    n_features: int
     labels: np.ndarray
     weights: np.ndarray
     lines: np.ndarray
     source: str
     tags: list[str | None] | None = field(default=None)
     scores: np.ndarray | None = field(default=None)
+    _X: sp.csr_matrix | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def X(self) -> sp.csr_matrix:
+        if self._X is None:
+            import scipy.sparse as sp
+
+            # the index dtypes are those scipy would pick, so this neither copies nor checks
+            self._X = sp.csr_matrix((self.data, self.indices, self.indptr),
+                                    shape=(len(self), self.n_features))
+        return self._X
 
     def __len__(self) -> int:
-        return self.X.shape[0]
+        return len(self.indptr) - 1
 
 
 def scored(batches: Iterator[Batch],

@@ -267,7 +267,7 @@ class ParallelParser:
         blocks.recycle(buf)
         rows = sum(len(b) for b in batches)
         if rows:
-            self._nnz_per_row = sum(b.X.nnz for b in batches) / rows
+            self._nnz_per_row = sum(len(b.data) for b in batches) / rows
         return _Parsed(batches, cutter.line, None)
 
 
