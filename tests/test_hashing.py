@@ -98,3 +98,14 @@ def test_feature_scheme() -> None:
         numeric_column_index("price", bits)
         == reference_murmur3(b"", reference_murmur3(b"price")) % 2**bits
     )
+
+
+def test_decimal_hash_equals_hashing_the_text():
+    from ftrl_cli.hashing import murmur3_32_decimal
+
+    rng = np.random.default_rng(3)
+    edges = [0, 1, -1, 9, 10, -10, 99, 100, 10**17, 10**18 - 1, -(10**18 - 1)]
+    values = edges + rng.integers(-(10**18) + 1, 10**18, 500).tolist() + list(range(-1100, 2100))
+    for v in values:
+        for seed in (0, 0x9747B28C):
+            assert murmur3_32_decimal(v, seed) == murmurhash3_32(str(v), seed), (v, seed)

@@ -1,6 +1,6 @@
 """Cached kernels load without numba's compiler set-up, and compute exactly what they did.
 
-With them the commands start without that set-up and without scipy.sparse."""
+With them the commands start without that set-up, scipy.sparse or numba's array module."""
 
 import importlib
 import inspect
@@ -33,7 +33,7 @@ KERNELS = dict(_dispatchers())
 
 def test_the_kernels_are_found():
     assert len(KERNELS) > 40
-    assert "ftrl_cli.kernels.predict.margins" in KERNELS
+    assert "ftrl_cli.kernels.predict._score_into" in KERNELS
 
 
 @pytest.mark.skipif(not SUPPORTED, reason="this numba lacks the cache methods used")
@@ -71,6 +71,7 @@ for name, args in json.loads(sys.argv[2]):
     out[name] = buf.getvalue()
 out["set_up_ran"] = "numba.np.arraymath" in sys.modules
 out["scipy_imported"] = "scipy.sparse" in sys.modules
+out["array_module_loaded"] = "numba.np.arrayobj" in sys.modules
 print(json.dumps(out))
 """
 
@@ -106,7 +107,10 @@ def test_commands_on_runtime_only_loading_match_numbas_own(tmp_path):
     assert light.pop("set_up_ran") is False, "a kernel compiled or loaded with the full set-up"
     # nor do the commands import scipy.sparse: their batches stay arrays (0.05 s of start-up)
     assert light.pop("scipy_imported") is False
+    # nor numba's array module, which a kernel allocating its result pulls in (0.02 s)
+    assert light.pop("array_module_loaded") is False
     full.pop("scipy_imported")
+    full.pop("array_module_loaded")
     assert full == light
     assert len(full["predictions-vw"].splitlines()) > 100
     assert "logloss" in full["evaluate-criteo"].lower()

@@ -191,3 +191,58 @@ def test_field_end_finds_the_first_separator_like_a_byte_loop():
                     while want < end and buf[want] not in (delim, 10):
                         want += 1
                     assert field_end(buf, q, end, delim) == want, (buf.tolist(), q, end)
+
+
+def test_find_newline_finds_the_first_newline_like_a_byte_loop():
+    from ftrl_cli.readers._parse_common import find_newline
+
+    rng = np.random.default_rng(12)
+    # bytes one bit away from "\n" and with the high bit set, where a word-wise test can slip
+    alphabet = np.array([97, 10, 11, 8, 138, 0, 255, 32], np.uint8)
+    for _ in range(300):
+        n = int(rng.integers(0, 40))
+        buf = rng.choice(alphabet, n, p=[0.5, 0.05, 0.1, 0.1, 0.1, 0.05, 0.05, 0.05])
+        for pos in range(n + 1):
+            for end in (n, max(pos, n - 3)):
+                want = pos
+                while want < end and buf[want] != 10:
+                    want += 1
+                assert find_newline(buf, pos, end) == want, (buf.tolist(), pos, end)
+
+
+def test_scores_are_the_logistic_of_the_margins_bit_for_bit():
+    from ftrl_cli.kernels.predict import margins, probabilities, score
+
+    rng = np.random.default_rng(5)
+    n, d = 300, 50
+    indptr = np.concatenate([[0], np.cumsum(rng.integers(0, 6, n))])
+    indices = rng.integers(0, d, indptr[-1]).astype(np.int32)
+    values = rng.normal(size=indptr[-1])
+    w = rng.normal(scale=20, size=d)  # margins far out on both sides
+    m = margins(indptr, indices, values, w, 0.25)
+    want = np.array([0.25 + sum(w[indices[k]] * values[k]
+                                for k in range(indptr[r], indptr[r + 1])) for r in range(n)])
+    np.testing.assert_allclose(m, want, rtol=1e-12, atol=1e-9)
+    p = score(indptr, indices, values, w, 0.25)
+    assert np.array_equal(p, probabilities(m))
+    np.testing.assert_allclose(p, 1 / (1 + np.exp(-m)), rtol=1e-12, atol=1e-300)
+    assert np.array_equal(score(indptr, indices, values, w, 0.25, logistic=False), m)
+
+
+def test_vw_name_end_finds_the_first_stop_byte_like_a_byte_loop():
+    from ftrl_cli.readers._parse_vw import _name_end
+
+    rng = np.random.default_rng(13)
+    stops = (9, 32, 58, 124)
+    # the stop bytes, their neighbours and high-bit bytes, where a word-wise test can slip
+    alphabet = np.array([97, 9, 32, 58, 124, 8, 33, 59, 125, 188, 160, 0, 255], np.uint8)
+    weights = np.array([8, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], float)
+    for _ in range(300):
+        n = int(rng.integers(0, 40))
+        buf = rng.choice(alphabet, n, p=weights / weights.sum())
+        for p in range(n + 1):
+            for le in (n, max(p, n - 3)):
+                want = p
+                while want < le and buf[want] not in stops:
+                    want += 1
+                assert _name_end(buf, p, le) == want, (buf.tolist(), p, le)

@@ -12,7 +12,7 @@ from ftrl_cli._jit import first_run_notice
 from ftrl_cli._runtime import prepare_for_run
 from ftrl_cli.atomic import atomic_binary
 from ftrl_cli.commands.options import check_inputs, check_writable
-from ftrl_cli.kernels.predict import margins, probabilities
+from ftrl_cli.kernels.predict import score as score_rows
 from ftrl_cli.kernels.text import LINE_BYTES, format_values
 from ftrl_cli.pipeline import prefetch
 from ftrl_cli.readers import read_batches, resolve_spec
@@ -32,8 +32,7 @@ def scored_batches(inputs: list[str], model_path: str, reader: dict,
     first_run_notice()
 
     def score(batch: Batch) -> np.ndarray:
-        m = margins(batch.indptr, batch.indices, batch.data, w, bias)
-        return m if raw else probabilities(m)
+        return score_rows(batch.indptr, batch.indices, batch.data, w, bias, logistic=not raw)
 
     # Scoring has no order dependency: both cores parse and score, batches stay in order.
     for batch in prefetch(read_batches(inputs, spec, workers=2, score=score)):

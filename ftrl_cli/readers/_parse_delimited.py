@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ftrl_cli.hashing import murmur3_32_padded
+from ftrl_cli.hashing import murmur3_32_decimal, murmur3_32_padded
 from ftrl_cli.kernels.jit import njit
 from ftrl_cli.readers._parse_common import (
     BAD,
@@ -63,25 +63,6 @@ def log_bin(v):
     if v <= 2:
         return v
     return np.int64(math.floor(math.log(v) ** 2))
-
-
-@njit(nogil=True, cache=True)
-def _hash_decimal(v, seed):
-    digits = np.empty(24, np.uint8)
-    n = 0
-    neg = v < 0
-    u = -v if neg else v
-    while True:
-        digits[n] = 48 + u % 10
-        n += 1
-        u //= 10
-        if u == 0:
-            break
-    if neg:
-        digits[n] = 45
-        n += 1
-    digits[:n] = digits[:n][::-1].copy()
-    return murmur3_32_padded(digits, 0, n, seed)
 
 
 @njit(nogil=True, cache=True)
@@ -302,7 +283,7 @@ def parse_delimited(
                         if BIN_LO <= b < BIN_HI:
                             indices[nnz] = bin_table[f - 1, b - BIN_LO]
                         else:
-                            indices[nnz] = np.int64(_hash_decimal(b, seeds[f - 1])) & mask
+                            indices[nnz] = np.int64(murmur3_32_decimal(b, seeds[f - 1])) & mask
                         data[nnz] = 1.0
                         nnz += 1
                     elif role == R_NUMERIC and (value != 0.0 or kind == INEXACT):
@@ -367,9 +348,8 @@ def small_log_bins(n: int) -> np.ndarray:
 
 
 @njit(nogil=True, cache=True)
-def bin_coordinates(seed, mask):
-    """Coordinates of the log bins ``BIN_LO..BIN_HI-1`` of a column whose seed is ``seed``."""
-    out = np.empty(BIN_HI - BIN_LO, np.int64)
+def bin_coordinates(seed, mask, out):
+    """Write into ``out`` the coordinates of the log bins ``BIN_LO..BIN_HI-1`` of a column
+    whose seed is ``seed``."""
     for b in range(BIN_LO, BIN_HI):
-        out[b - BIN_LO] = np.int64(_hash_decimal(b, seed)) & mask
-    return out
+        out[b - BIN_LO] = np.int64(murmur3_32_decimal(b, seed)) & mask

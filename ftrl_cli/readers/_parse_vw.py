@@ -8,6 +8,7 @@ import numpy as np
 
 from ftrl_cli.hashing import murmur3_32_padded
 from ftrl_cli.kernels.jit import njit
+from ftrl_cli.kernels.memory import load_u64le, trailing_zeros
 from ftrl_cli.readers._parse_common import (
     BAD,
     CR,
@@ -29,6 +30,7 @@ from ftrl_cli.readers._parse_common import (
     NFIX,
     NNZ,
     NNZ_FULL,
+    ONES,
     POS,
     ROWS,
     ROWS_FULL,
@@ -41,6 +43,7 @@ from ftrl_cli.readers._parse_common import (
     save,
     scan_float,
     set_error,
+    zero_bytes,
 )
 
 _BAR = 124
@@ -53,6 +56,28 @@ _NAME_STOP = np.zeros(256, np.uint8)
 _NAME_STOP[[9, 32, 58, 124]] = 1
 _TOKEN_STOP = np.zeros(256, np.uint8)
 _TOKEN_STOP[[9, 32, 124]] = 1
+
+
+_TABS = ONES * np.uint64(9)
+_SPACES = ONES * np.uint64(32)
+_COLONS = ONES * np.uint64(_COLON)
+_BARS = ONES * np.uint64(_BAR)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _name_end(buf, p, le):
+    """Index of the first tab, space, ``:`` or ``|`` in ``buf[p:le]``, or ``le``; eight bytes
+    at a time, like ``field_end``."""
+    while p + 8 <= le:
+        w = load_u64le(buf, p)
+        hits = (zero_bytes(w ^ _TABS) | zero_bytes(w ^ _SPACES) | zero_bytes(w ^ _COLONS)
+                | zero_bytes(w ^ _BARS))
+        if hits != 0:
+            return p + np.int64(trailing_zeros(hits) >> np.uint64(3))
+        p += 8
+    while p < le and _NAME_STOP[at(buf, p)] == 0:
+        p += 1
+    return p
 
 
 @njit(nogil=True, cache=True)
@@ -86,8 +111,7 @@ def _features(
                 p += 1
                 continue
             fs = p
-            while p < le and _NAME_STOP[at(buf, p)] == 0:
-                p += 1
+            p = _name_end(buf, p, le)
             name_end = p
             value = scale
             inexact = False

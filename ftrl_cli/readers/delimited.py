@@ -188,7 +188,7 @@ def delimited_plan(source: Source, spec: FeatureSpec) -> Plan | None:
     width = BIN_HI - BIN_LO if (roles == R_LOG_BIN).any() else 0
     bins = np.zeros((len(names), width), np.int64)
     for i in np.flatnonzero(roles == R_LOG_BIN):
-        bins[i] = bin_coordinates(seeds[i], mask)
+        bin_coordinates(seeds[i], mask, bins[i])
     quoting = spec.format != "criteo"
     return Plan(
         kernel=parse_delimited,
