@@ -246,3 +246,25 @@ def test_vw_name_end_finds_the_first_stop_byte_like_a_byte_loop():
                 while want < le and buf[want] not in stops:
                     want += 1
                 assert _name_end(buf, p, le) == want, (buf.tolist(), p, le)
+
+
+def test_sqrt_pair_equals_scalar_square_roots_bit_for_bit():
+    from ftrl_cli.kernels.jit import njit
+    from ftrl_cli.kernels.simd import sqrt_pair
+
+    @njit
+    def pairs(a, b, out_a, out_b):
+        for i in range(a.shape[0]):
+            out_a[i], out_b[i] = sqrt_pair(a[i], b[i])
+
+    rng = np.random.default_rng(7)
+    a = np.concatenate([rng.random(2000) * 10.0 ** rng.integers(-320, 300, 2000),
+                        [0.0, 5e-324, 1e-310, 1.0, 2.0, np.inf, np.finfo(float).max]])
+    # float32 too (the --state-dtype float32 accumulator), alone and beside a float64
+    for ta, tb in [(np.float64, np.float64), (np.float32, np.float64), (np.float64, np.float32),
+                   (np.float32, np.float32)]:
+        with np.errstate(over="ignore"):  # the largest values become float32 inf, on purpose
+            x, y = a.astype(ta), rng.permutation(a).astype(tb)
+        got_x, got_y = np.empty_like(x), np.empty_like(y)
+        pairs(x, y, got_x, got_y)
+        assert np.array_equal(got_x, np.sqrt(x)) and np.array_equal(got_y, np.sqrt(y))

@@ -38,8 +38,8 @@ SUPPORTED = all(hasattr(FunctionCache, name)
                 for name in ("_load_overload", "_guard_against_spurious_io_errors"))
 
 
-def njit(**options: Any) -> Callable[[Callable], Any]:
-    """``numba.njit(**options)``; with ``cache=True`` the kernel loads through `RuntimeOnlyCache`.
+def njit(fn: Callable | None = None, **options: Any) -> Any:
+    """``numba.njit``; with ``cache=True`` the kernel loads through `RuntimeOnlyCache`.
 
     >>> @njit(nogil=True)  # cache=True needs a function in a source file, as in the kernels
     ... def twice(x):
@@ -47,10 +47,10 @@ def njit(**options: Any) -> Callable[[Callable], Any]:
     >>> twice(21)
     42
     """
-    def decorate(fn: Callable) -> Any:
-        dispatcher = numba.njit(**options)(fn)
+    def decorate(f: Callable) -> Any:
+        dispatcher = numba.njit(**options)(f)
         if options.get("cache") and SUPPORTED:
             dispatcher._cache = RuntimeOnlyCache(dispatcher.py_func)
         return dispatcher
 
-    return decorate
+    return decorate if fn is None else decorate(fn)
