@@ -17,6 +17,7 @@ from ftrl_cli.kernels.layout import (
     MARK_ACTIVE,
     W,
 )
+from ftrl_cli.kernels.memory import prefetch
 
 
 @njit(nogil=True, cache=True, error_model="numpy", inline="always")
@@ -60,9 +61,15 @@ def train_rows(
     ema_accum = accum if accum >= 2 else 1
     freq = int(hp[HP_EMA_FREQ])
     momentum = hp[HP_EMA_MOM]
-    for r in range(indptr.shape[0] - 1):
+    n_rows = indptr.shape[0] - 1
+    for r in range(n_rows):
         start = indptr[r]
         end = indptr[r + 1]
+        # As in the online kernel: the next record's rows arrive while this one computes.
+        if r + 1 < n_rows:
+            for k in range(end, indptr[r + 2]):
+                prefetch(state, indices[k])
+                prefetch(gbuf, indices[k])
         if lazy_overwrite:
             # An overwrite may have replaced an idle weight by its average: materialise it.
             it = ctr[CTR_IT]
