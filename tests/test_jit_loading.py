@@ -5,6 +5,7 @@ With them the commands start without that set-up, scipy.sparse or numba's array 
 import importlib
 import inspect
 import json
+import os
 import pkgutil
 import re
 import subprocess
@@ -114,3 +115,10 @@ def test_commands_on_runtime_only_loading_match_numbas_own(tmp_path):
     assert full == light
     assert len(full["predictions-vw"].splitlines()) > 100
     assert "logloss" in full["evaluate-criteo"].lower()
+
+
+def test_kernel_modules_import_with_the_jit_disabled():
+    # NUMBA_DISABLE_JIT=1 (for debugging) makes njit hand back plain functions
+    code = "import ftrl_cli.readers._parse_vw, ftrl_cli.kernels.online, ftrl_cli.kernels.predict"
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, check=True)

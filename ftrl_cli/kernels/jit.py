@@ -21,6 +21,7 @@ from typing import Any
 
 import numba
 from numba.core.caching import FunctionCache
+from numba.core.dispatcher import Dispatcher
 from numba.core.runtime import rtsys
 
 
@@ -49,7 +50,8 @@ def njit(fn: Callable | None = None, **options: Any) -> Any:
     """
     def decorate(f: Callable) -> Any:
         dispatcher = numba.njit(**options)(f)
-        if options.get("cache") and SUPPORTED:
+        # (under NUMBA_DISABLE_JIT=1 numba hands back the plain function)
+        if options.get("cache") and SUPPORTED and isinstance(dispatcher, Dispatcher):
             dispatcher._cache = RuntimeOnlyCache(dispatcher.py_func)
         return dispatcher
 
