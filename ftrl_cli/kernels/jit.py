@@ -4,8 +4,9 @@ Before loading a cached function numba runs its compiler's whole set-up (``refre
 imports about a hundred of its own modules and ``scipy.linalg``, and registers every typing and
 lowering rule. That is 0.1-0.15 s per process, a third of a 500k-row ``ftrl predict``, and
 loading machine code needs none of it: only numba's runtime (NRT), which the kernels call to
-count references to the arrays they are given and to allocate any they return. So ftrl's kernels start the runtime and load. On a cache miss
-numba compiles as usual, and compiling does the whole set-up itself.
+count references to the arrays they are given and to allocate any they return. So ftrl's
+kernels start the runtime and load. On a cache miss numba compiles as usual, and compiling
+does the whole set-up itself.
 
 This is sound for code that links nothing but numba's runtime and the helpers every context
 registers when it is created, which is all ftrl's kernels do. Two things register more in

@@ -191,4 +191,3 @@ def read_batches(
     finally:
         if parser is not None:
             parser.close()
-

@@ -257,9 +257,7 @@ class ParallelParser:
         scratch = _scratch(len(arr)) if plan.needs_scratch else None
         batches: list[Batch] = []
         try:
-            for batch in cutter.parse(arr, cut, True, scratch):
-                if self.score is not None:
-                    batch.scores = self.score(batch)
+            for batch in scored(cutter.parse(arr, cut, True, scratch), self.score):
                 batches.append(batch)
         except Exception as exc:  # handed out, in order, after the batches before it
             return _Parsed(batches, cutter.line, exc)
