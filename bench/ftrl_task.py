@@ -3,7 +3,7 @@
 The arguments are ftrl's own, e.g. ``train FILE --format criteo -o MODEL -q``. The package's
 modules are imported first, untimed, as the VW and datatable children import theirs before
 their clocks start; the timed part is the command itself: everything it does from parsing its
-options to having written its model or predictions (numba's first-use set-up, loading the
+options to having written its model or predictions (starting numba's runtime, loading the
 cached kernels and reading the model included). Prints JSON ``{"timings": {"run": s}}``.
 """
 

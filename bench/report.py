@@ -318,9 +318,9 @@ def render(o: Outcome) -> str:
         "imports are excluded. The rows without † are whole `ftrl` processes, start-up "
         "and imports included; *in-process* rows run the same `ftrl` command inside a "
         "Python process that imported ftrl_cli first (`bench/ftrl_task.py`), timed from "
-        "parsing the command line to the model written, numba's first-use set-up "
-        "included. Test log loss and AUC are those of the trained model on the "
-        f"{n:,} test rows.",
+        "parsing the command line to the model written, starting numba's runtime and "
+        "loading the cached kernels included. Test log loss and AUC are those of the "
+        f"trained model on the {n:,} test rows.",
         "",
     ]
     parts += [
