@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
+import stat
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -13,7 +14,11 @@ from typing import BinaryIO
 def atomic_binary(path: str) -> Iterator[BinaryIO]:
     """Write ``path`` atomically: a crash or an error leaves the old file (if any) intact.
 
-    >>> import tempfile, os
+    A new file gets the mode any new file gets (``0666`` less the umask); a replaced one
+    keeps its mode and, where the process may set them, its owner and group. ``path`` is
+    taken as it is: callers resolve symlinks and devices first (see ``ftrl_cli.outputs``).
+
+    >>> import tempfile
     >>> p = os.path.join(tempfile.mkdtemp(), "out.bin")
     >>> with atomic_binary(p) as fh:
     ...     _ = fh.write(b"done")
@@ -21,11 +26,12 @@ def atomic_binary(path: str) -> Iterator[BinaryIO]:
     b'done'
     """
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".ftrl-", suffix=".tmp", dir=folder)
+    fd, tmp = _create_temp(folder)
     try:
         with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()
+            _keep_owner_and_mode(fh.fileno(), path)
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
@@ -33,6 +39,36 @@ def atomic_binary(path: str) -> Iterator[BinaryIO]:
             os.unlink(tmp)
         raise
     _fsync_folder(folder)
+
+
+def _create_temp(folder: str) -> tuple[int, str]:
+    # Not mkstemp: its 0600 would make every model unreadable to a service running as
+    # another user. Mode 0666 lets the kernel apply the umask (or the folder's default ACL)
+    # exactly as for any new file.
+    for _ in range(100):
+        tmp = os.path.join(folder, f".ftrl-{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{folder}: no free temporary file name")
+
+
+def _keep_owner_and_mode(fd: int, path: str) -> None:
+    try:
+        old = os.stat(path)
+    except FileNotFoundError:
+        return
+    new = os.fstat(fd)
+    if (old.st_uid, old.st_gid) != (new.st_uid, new.st_gid):
+        # Owner first: a change of owner clears set-user-ID bits that fchmod sets below.
+        for uid in (old.st_uid, -1):  # without the right to give it away, keep the group
+            try:
+                os.fchown(fd, uid, old.st_gid)
+                break
+            except OSError:
+                continue
+    os.fchmod(fd, stat.S_IMODE(old.st_mode))
 
 
 def _fsync_folder(folder: str) -> None:

@@ -6,7 +6,8 @@ were replaced by their average, as Keras's ``fit()`` does, so training can conti
 with gradient accumulation also ``gradient_accumulator``.  The file metadata key ``ftrl`` holds
 JSON: format version, the Keras optimizer config, the feature config and the counters.
 
-Writes are atomic: a temporary file in the target's folder, fsync, rename.
+A model file is replaced atomically (a temporary file beside it, fsync, rename); a FIFO or
+device is written in place (see ``ftrl_cli.outputs``).
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ftrl_cli._version import __version__
-from ftrl_cli.atomic import atomic_binary
 from ftrl_cli.config import OptimizerConfig
 from ftrl_cli.errors import FtrlError
 from ftrl_cli.kernels import layout as L
 from ftrl_cli.model import Model
+from ftrl_cli.outputs import open_output
 from ftrl_cli.readers.base import FeatureSpec
 
 FORMAT_VERSION = 1
@@ -60,7 +61,7 @@ class Checkpoint:
 
 
 def save(model: Model, spec: FeatureSpec, path: str, extra: dict | None = None) -> None:
-    """Write ``model`` to ``path`` atomically (never a half-written file under that name)."""
+    """Write ``model`` to ``path``: a model file is replaced atomically (never half-written)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -103,7 +104,7 @@ def save(model: Model, spec: FeatureSpec, path: str, extra: dict | None = None) 
         **(extra or {}),
     }
     table = pa.table(cols)
-    with atomic_binary(path) as fh:
+    with open_output(path) as fh:
         # Dictionary pages pay only for the two-value column; on the float columns they
         # cost time and make the file larger.  Without the stored Arrow schema every reader
         # sees ``variable`` as the string column it is in Parquet, not as a dictionary;

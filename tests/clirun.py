@@ -47,5 +47,20 @@ def ftrl_process(*args: str, stdin: bytes | None = None, env: dict | None = None
     return Result(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
 
 
+def answers_one_by_one(proc: subprocess.Popen, out_fd: int, lines: list[bytes]) -> list[str]:
+    """Write ``lines`` to ``proc``'s stdin one at a time, each time waiting (stdin still
+    open) for what ``proc`` writes to ``out_fd`` in answer."""
+    import select
+
+    answers = []
+    for line in lines:
+        proc.stdin.write(line)
+        proc.stdin.flush()
+        ready, _, _ = select.select([out_fd], [], [], 60)
+        assert ready, "no answer while the stream stays open"
+        answers.append(os.read(out_fd, 100).decode())
+    return answers
+
+
 def sample(name: str) -> str:
     return os.path.join(SAMPLES, name)

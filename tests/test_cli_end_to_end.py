@@ -130,26 +130,19 @@ def test_help_and_version():
 
 def test_predict_scores_a_live_stream_as_it_arrives(trained):
     # A record written to stdin is scored before stdin closes (no waiting for a full batch).
-    import os
-    import select
     import subprocess
     import sys
 
-    from clirun import REPO
+    from clirun import REPO, answers_one_by_one
 
     proc = subprocess.Popen([sys.executable, "-m", "ftrl_cli", "predict", "-m",
                              str(trained["vw"]), "-", "--format", "vw"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, cwd=REPO)
     try:
-        lines = open(sample("test.vw"), "rb").read().splitlines(keepends=True)
-        answers = []
-        for line in lines[:3]:
-            proc.stdin.write(line)
-            proc.stdin.flush()
-            ready, _, _ = select.select([proc.stdout], [], [], 60)
-            assert ready, "no prediction while the stream stays open"
-            answers.append(float(os.read(proc.stdout.fileno(), 100).decode().split()[-1]))
+        lines = open(sample("test.vw"), "rb").read().splitlines(keepends=True)[:3]
+        answers = [float(a.split()[-1])
+                   for a in answers_one_by_one(proc, proc.stdout.fileno(), lines)]
         expected = ftrl("predict", "-m", trained["vw"], sample("test.vw")).out.split()[:3]
         assert answers == pytest.approx([float(x) for x in expected], abs=1e-9)
     finally:

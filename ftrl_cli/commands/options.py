@@ -7,6 +7,7 @@ import os
 
 from ftrl_cli.config import OptimizerConfig
 from ftrl_cli.errors import FtrlError
+from ftrl_cli.outputs import check_writable as check_writable  # where an output really goes
 from ftrl_cli.schedules import parse_schedule
 
 
@@ -55,14 +56,3 @@ def check_inputs(paths: list[str]) -> None:
             raise FtrlError(f"{p}: is a folder, not a file")
         if not os.access(p, os.R_OK):
             raise FtrlError(f"{p}: permission denied")
-
-
-def check_writable(path: str) -> None:
-    """Fail before training, not after, when the output cannot be written."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FtrlError(f"{path}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise FtrlError(f"{path}: folder {folder} is not writable")
-    if os.path.isdir(path):
-        raise FtrlError(f"{path}: is a folder")

@@ -10,10 +10,10 @@ import numpy as np
 from ftrl_cli import checkpoint
 from ftrl_cli._jit import first_run_notice
 from ftrl_cli._runtime import prepare_for_run
-from ftrl_cli.atomic import atomic_binary
-from ftrl_cli.commands.options import check_inputs, check_writable
+from ftrl_cli.commands.options import check_inputs
 from ftrl_cli.kernels.predict import score as score_rows
 from ftrl_cli.kernels.text import LINE_BYTES, format_values
+from ftrl_cli.outputs import open_output
 from ftrl_cli.pipeline import prefetch
 from ftrl_cli.readers import read_batches, resolve_spec
 from ftrl_cli.readers.base import Batch
@@ -69,7 +69,7 @@ def run_predict(inputs: list[str], model_path: str, output: str | None, raw: boo
             else:
                 sys.stdout.write(text.decode("utf-8"))
         return
-    check_writable(output)
-    with atomic_binary(output) as out:
+    with open_output(output) as out:
         for batch, preds in scored_batches(inputs, model_path, reader, raw):
             out.write(format_lines(batch, preds))
+            out.flush()  # a FIFO's or device's reader gets each batch as it is scored
