@@ -143,6 +143,14 @@ def test_label_column_option_fixes_it(tmp_path):
     assert r.code == 0, r.err
 
 
+def test_missing_label_column_in_columns_option(tmp_path):
+    data = tmp_path / "x.csv"
+    data.write_text("0,a\n")
+    r = ftrl("train", data, "--no-header", "--columns", "click,a", "-o", tmp_path / "m.parquet",
+             "--quiet")
+    assert r.code == 2 and f"{data}: no column 'label' in --columns (click, a)" in r.err
+
+
 def test_tsv_format_on_a_csv_file(tmp_path):
     r = ftrl("train", sample("train.csv"), "--format", "tsv", "-o", tmp_path / "m.parquet",
              "--quiet")

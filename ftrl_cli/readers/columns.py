@@ -51,7 +51,8 @@ def _missing_label(path: str, names: tuple[str, ...], spec: FeatureSpec, hint: s
     if len(names) == 1 and ("\t" if other == "tsv" else ",") in names[0]:
         # The wrong delimiter reads the whole header as one column.
         hint = f"the header is one column: is this {other} input? use --format {other}"
-    return (f"{path}: no column '{spec.label_column}' in the header ({describe(names)}); "
+    where = "the header" if spec.header else "--columns"
+    return (f"{path}: no column '{spec.label_column}' in {where} ({describe(names)}); "
             f"{hint}")
 
 
