@@ -84,7 +84,7 @@ def ftrl_train_args(h: Hyper) -> list[str]:
 
 def ftrl_train_cmd(h: Hyper, data: Path, fmt: str, model: Path, *extra: str) -> tuple[str, ...]:
     """``ftrl train`` of ``data`` to ``model`` with the shared settings, quiet."""
-    return (FTRL, "train", str(data), "--format", fmt, "-o", str(model), "-q", *extra,
+    return (FTRL, "train", str(data), "--format", fmt, "-o", str(model), "--quiet", *extra,
             *ftrl_train_args(h))
 
 

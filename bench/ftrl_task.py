@@ -1,10 +1,10 @@
 """Child process: one ``ftrl`` command run and timed inside Python (``python -m bench.ftrl_task``).
 
-The arguments are ftrl's own, e.g. ``train FILE --format criteo -o MODEL -q``. The package's
-modules are imported first, untimed, as the VW and datatable children import theirs before
-their clocks start; the timed part is the command itself: everything it does from parsing its
-options to having written its model or predictions (starting numba's runtime, loading the
-cached kernels and reading the model included). Prints JSON ``{"timings": {"run": s}}``.
+The arguments are ftrl's own, e.g. ``train FILE --format criteo -o MODEL --quiet``. The
+package's modules are imported first, untimed, as the VW and datatable children import theirs
+before their clocks start; the timed part is the command itself: everything it does from
+parsing its options to having written its model or predictions (starting numba's runtime,
+loading the cached kernels and reading the model included). Prints JSON ``{"timings": {"run": s}}``.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from ftrl_cli.kernels import layout as L
 from ftrl_cli.model import Model
 from ftrl_cli.outputs import open_output
 from ftrl_cli.readers.base import FeatureSpec
+from ftrl_cli.readers.compat import readable_as
 
 FORMAT_VERSION = 1
 META_KEY = b"ftrl"
@@ -200,11 +201,14 @@ def restore(ckpt: Checkpoint, config: OptimizerConfig, dtype: type = np.float64)
 
 
 def check_compatible(ckpt: Checkpoint, spec: FeatureSpec, use_bias: bool) -> None:
-    """Refuse to continue from a model whose hashing or bias differ, saying what differs."""
+    """Refuse to continue from a model whose hashing, format (csv and tsv are one) or bias
+    differ, saying what differs."""
     theirs = ckpt.meta.get("hashing") or ckpt.spec.hashing_config()
     ours = spec.hashing_config()
     diffs = [f"{k}: model has {theirs.get(k)!r}, this run has {ours[k]!r}"
              for k in ours if theirs.get(k) != ours[k]]
+    if not readable_as(ckpt.spec.format, spec.format):
+        diffs.append(f"format: model has {ckpt.spec.format!r}, this run has {spec.format!r}")
     if ckpt.use_bias != use_bias:
         diffs.append(f"bias: model has {ckpt.use_bias}, this run has {use_bias}")
     if diffs:

@@ -123,7 +123,7 @@ def cli() -> None:
 @click.option("--no-bias", is_flag=True, help="No bias term (Dense(1, use_bias=False)).")
 @click.option("--state-dtype", type=click.Choice(["float64", "float32"]), default="float64",
               show_default=True, help="Precision of the model state; float32 halves memory.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress table.")
+@click.option("--quiet", is_flag=True, help="No progress table.")
 @click.option("--reader-thread/--no-reader-thread", default=True, show_default=True,
               help="Parse in a second thread while training (same results either way).")
 @input_options

@@ -22,7 +22,7 @@ def split_file(src, a, b, n_first):
 
 def test_schema_and_metadata(tmp_path):
     path = tmp_path / "m.parquet"
-    r = ftrl("train", sample("train.vw"), "-o", path, "-q", "-b", "18", "--learning-rate",
+    r = ftrl("train", sample("train.vw"), "-o", path, "--quiet", "-b", "18", "--learning-rate",
              "0.05", "--l1", "0.5", "--name", "ctr")
     assert r.code == 0, r.err
     table = pq.read_table(path)
@@ -71,7 +71,7 @@ def test_round_trip_restores_the_state_exactly(tmp_path):
 def test_warm_start_equals_one_run_exactly(tmp_path):
     a, b = tmp_path / "a.vw", tmp_path / "b.vw"
     split_file(sample("train.vw"), a, b, 700)
-    args = ["-q", "-b", "18", "--learning-rate", "0.1", "--l1", "0.1", "--beta", "1.0"]
+    args = ["--quiet", "-b", "18", "--learning-rate", "0.1", "--l1", "0.1", "--beta", "1.0"]
     assert ftrl("train", a, "-o", tmp_path / "ma.parquet", *args).code == 0
     r = ftrl("train", b, "--init-model", tmp_path / "ma.parquet", "-o", tmp_path / "mab.parquet",
              *args)
@@ -85,10 +85,10 @@ def test_warm_start_equals_one_run_exactly(tmp_path):
 
 
 def test_warm_start_keeps_the_models_settings(tmp_path):
-    assert ftrl("train", sample("train.vw"), "-o", tmp_path / "m.parquet", "-q", "-b", "17",
+    assert ftrl("train", sample("train.vw"), "-o", tmp_path / "m.parquet", "--quiet", "-b", "17",
                 "--learning-rate", "0.2", "--beta", "0.5").code == 0
     r = ftrl("train", sample("test.vw"), "--init-model", tmp_path / "m.parquet", "-o",
-             tmp_path / "m2.parquet", "-q", "--l1", "0.01")
+             tmp_path / "m2.parquet", "--quiet", "--l1", "0.01")
     assert r.code == 0, r.err
     meta = json.loads(pq.read_table(tmp_path / "m2.parquet").schema.metadata[b"ftrl"])
     cfg = meta["optimizer"]["config"]
@@ -98,10 +98,10 @@ def test_warm_start_keeps_the_models_settings(tmp_path):
 
 
 def test_warm_start_refuses_other_hashing(tmp_path):
-    assert ftrl("train", sample("train.vw"), "-o", tmp_path / "m.parquet", "-q",
+    assert ftrl("train", sample("train.vw"), "-o", tmp_path / "m.parquet", "--quiet",
                 "-b", "18").code == 0
     r = ftrl("train", sample("train.vw"), "--init-model", tmp_path / "m.parquet", "-o",
-             tmp_path / "m2.parquet", "-q", "-b", "20")
+             tmp_path / "m2.parquet", "--quiet", "-b", "20")
     assert r.code == 2
     assert "hash_bits" in r.err and "18" in r.err and "20" in r.err
     assert len(r.err.strip().splitlines()) == 1
@@ -110,7 +110,7 @@ def test_warm_start_refuses_other_hashing(tmp_path):
 
 def test_failed_save_leaves_old_model_intact(tmp_path, monkeypatch):
     path = tmp_path / "m.parquet"
-    assert ftrl("train", sample("train.vw"), "-o", path, "-q", "-b", "16").code == 0
+    assert ftrl("train", sample("train.vw"), "-o", path, "--quiet", "-b", "16").code == 0
     before = path.read_bytes()
     import pyarrow.parquet as pqmod
 
@@ -128,7 +128,7 @@ def test_failed_save_leaves_old_model_intact(tmp_path, monkeypatch):
 
 def test_reads_with_plain_pyarrow_and_gives_served_weights(tmp_path):
     path = tmp_path / "m.parquet"
-    assert ftrl("train", sample("train.libsvm"), "-o", path, "-q", "-b", "18",
+    assert ftrl("train", sample("train.libsvm"), "-o", path, "--quiet", "-b", "18",
                 "--learning-rate", "0.1").code == 0
     table = pq.read_table(path)
     # plain Parquet types: any reader sees strings, integers and doubles
@@ -161,7 +161,7 @@ def test_reader_thread_gives_identical_checkpoints(tmp_path):
     text = open(sample("train.vw")).read()
     data.write_text(text * (2 * CHUNK_BYTES // len(text) + 2))
     assert data.stat().st_size > 2 * CHUNK_BYTES
-    args = ["-q", "-b", "18", "--learning-rate", "0.1", "--batch-size", "3"]
+    args = ["--quiet", "-b", "18", "--learning-rate", "0.1", "--batch-size", "3"]
     assert ftrl("train", data, "-o", tmp_path / "a.parquet", *args).code == 0
     assert ftrl("train", data, "-o", tmp_path / "b.parquet", "--no-reader-thread",
                 *args).code == 0

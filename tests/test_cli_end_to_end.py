@@ -19,7 +19,7 @@ def trained(tmp_path_factory):
     for fmt in FORMATS:
         path = out / f"{fmt}.parquet"
         r = ftrl("train", sample(f"train.{fmt}"), "-o", path, "--learning-rate", "0.1",
-                 "--passes", "2", "-b", "18", "-q")
+                 "--passes", "2", "-b", "18", "--quiet")
         assert r.code == 0, r.err
         models[fmt] = path
     return models
@@ -92,16 +92,16 @@ def test_progress_table_doubles_and_quiet_silences(tmp_path):
     assert counters[-1] == 1024
     assert "average" in r.err and "since" in r.err
     assert "number of examples = 1500" in r.err
-    q = ftrl("train", sample("train.vw"), "-o", tmp_path / "m.parquet", "-q")
+    q = ftrl("train", sample("train.vw"), "-o", tmp_path / "m.parquet", "--quiet")
     assert q.code == 0 and q.err == ""
 
 
 def test_stdin_training_equals_file_training(tmp_path):
     data = open(sample("train.vw"), "rb").read()
-    a = ftrl_process("train", "-", "--format", "vw", "-o", tmp_path / "a.parquet", "-q",
+    a = ftrl_process("train", "-", "--format", "vw", "-o", tmp_path / "a.parquet", "--quiet",
                      "-b", "16", stdin=data)
     assert a.code == 0, a.err
-    b = ftrl("train", sample("train.vw"), "-o", tmp_path / "b.parquet", "-q", "-b", "16")
+    b = ftrl("train", sample("train.vw"), "-o", tmp_path / "b.parquet", "--quiet", "-b", "16")
     assert b.code == 0, b.err
     ta, tb = pq.read_table(tmp_path / "a.parquet"), pq.read_table(tmp_path / "b.parquet")
     assert ta.select(["index", "weight", "linear", "accumulator"]).equals(

@@ -23,7 +23,7 @@ def test_malformed_record_stops_with_file_and_line(tmp_path, name):
     src.write_text(text)
     model = tmp_path / "m.parquet"
     model.write_bytes(b"previous model")
-    r = ftrl("train", src, "-o", model, "-q", "-b", "10")
+    r = ftrl("train", src, "-o", model, "--quiet", "-b", "10")
     assert r.code == 2
     msg = r.err.strip()
     assert len(msg.splitlines()) == 1, msg
@@ -36,14 +36,14 @@ def test_malformed_record_stops_with_file_and_line(tmp_path, name):
 def test_process_exit_code_and_no_traceback(tmp_path):
     src = tmp_path / "bad.vw"
     src.write_text("1 |a x\nfoo |a y\n")
-    r = ftrl_process("train", src, "-o", tmp_path / "m.parquet", "-q", "-b", "10")
+    r = ftrl_process("train", src, "-o", tmp_path / "m.parquet", "--quiet", "-b", "10")
     assert r.code == 2
     assert r.err.strip().count("\n") == 0 and f"{src}:2:" in r.err
     assert "Traceback" not in r.err
 
 
 def test_stdin_errors_name_stdin(tmp_path):
-    r = ftrl_process("train", "-", "--format", "vw", "-o", tmp_path / "m.parquet", "-q",
+    r = ftrl_process("train", "-", "--format", "vw", "-o", tmp_path / "m.parquet", "--quiet",
                      "-b", "10", stdin=b"1 |a x\n0 |a y\nbad |a z\n")
     assert r.code == 2 and "<stdin>:3:" in r.err
 
@@ -101,7 +101,7 @@ def test_bad_prediction_file(tmp_path):
 
 def test_predict_output_not_clobbered_on_error(tmp_path):
     model = tmp_path / "m.parquet"
-    assert ftrl("train", sample("train.vw"), "-o", model, "-q", "-b", "12").code == 0
+    assert ftrl("train", sample("train.vw"), "-o", model, "--quiet", "-b", "12").code == 0
     bad = tmp_path / "bad.vw"
     bad.write_text("1 |a x\n0 |a y:zz\n")
     out = tmp_path / "preds.txt"
@@ -114,3 +114,91 @@ def test_passes_need_files_not_stdin(tmp_path):
     r = ftrl_process("train", "-", "--format", "vw", "--passes", "2", "-o",
                      tmp_path / "m.parquet", stdin=b"1 |a x\n")
     assert r.code == 2 and "stdin" in r.err
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_missing_label_column_names_the_columns(tmp_path, command):
+    data = tmp_path / "clicks.csv"
+    data.write_text("id,click,hour,site,app,device,c1,c2,c3,c4\n1,0,10,a,b,c,d,e,f,g\n")
+    model = tmp_path / "m.parquet"
+    if command == "train":
+        r = ftrl("train", data, "-o", model, "--quiet")
+    else:
+        labelled = tmp_path / "labelled.csv"
+        labelled.write_text("id,label,hour\n1,0,10\n")
+        assert ftrl("train", labelled, "-o", model, "--quiet", "-b", "10").code == 0
+        r = ftrl("evaluate", "-m", model, data)
+    assert r.code == 2 and len(r.err.strip().splitlines()) == 1, r.err
+    assert (f"{data}: no column 'label' in the header "
+            "(id, click, hour, site, app, device, c1, c2, ...)") in r.err
+    if command == "train":
+        assert r.err.strip().endswith("use --label-column")
+        assert not model.exists()
+
+
+def test_label_column_option_fixes_it(tmp_path):
+    data = tmp_path / "clicks.csv"
+    data.write_text("id,click\n1,0\n2,1\n")
+    r = ftrl("train", data, "-o", tmp_path / "m.parquet", "--quiet", "--label-column", "click")
+    assert r.code == 0, r.err
+
+
+def test_missing_label_column_in_columns_option(tmp_path):
+    data = tmp_path / "x.csv"
+    data.write_text("0,a\n")
+    r = ftrl("train", data, "--no-header", "--columns", "click,a", "-o", tmp_path / "m.parquet",
+             "--quiet")
+    assert r.code == 2 and f"{data}: no column 'label' in --columns (click, a)" in r.err
+
+
+def test_tsv_format_on_a_csv_file(tmp_path):
+    r = ftrl("train", sample("train.csv"), "--format", "tsv", "-o", tmp_path / "m.parquet",
+             "--quiet")
+    assert r.code == 2 and len(r.err.strip().splitlines()) == 1, r.err
+    assert f"{sample('train.csv')}: no column 'label' in the header" in r.err
+    assert "--format csv" in r.err
+
+
+def test_predictions_file_against_input_without_labels(tmp_path):
+    data = tmp_path / "x.csv"
+    data.write_text("id,click\n1,0\n")
+    preds = tmp_path / "p.txt"
+    preds.write_text("0.5\n")
+    r = ftrl("evaluate", "--predictions", preds, data)
+    assert r.code == 2 and f"{data}: no column 'label' in the header (id, click)" in r.err
+
+
+def test_unknown_ignore_column_is_refused(tmp_path):
+    model = tmp_path / "m.parquet"
+    r = ftrl("train", sample("train.csv"), "-o", model, "--quiet", "--ignore-columns", "I1,nope")
+    assert r.code == 2 and len(r.err.strip().splitlines()) == 1, r.err
+    assert f"{sample('train.csv')}: ignored column(s) nope not in the columns" in r.err
+    assert not model.exists()
+    r = ftrl("train", sample("train.csv"), "-o", model, "--quiet", "--ignore-columns", "I1")
+    assert r.code == 0, r.err
+
+
+def test_unknown_ignore_column_without_header(tmp_path):
+    data = tmp_path / "x.csv"
+    data.write_text("1,a\n")
+    r = ftrl("train", data, "--no-header", "--columns", "label,a", "--ignore-columns", "b",
+             "-o", tmp_path / "m.parquet", "--quiet")
+    assert r.code == 2 and "b not in --columns" in r.err
+
+
+def test_evaluate_count_has_no_thousands_separator(tmp_path):
+    model = tmp_path / "m.parquet"
+    assert ftrl("train", sample("train.vw"), "-o", model, "--quiet", "-b", "12").code == 0
+    r = ftrl("evaluate", "-m", model, sample("test.vw"))
+    assert r.code == 0, r.err
+    assert r.out.splitlines()[0].split() == ["count", "500"]
+    r = ftrl("evaluate", "-m", model, sample("test.vw"), sample("test.vw"), sample("test.vw"))
+    assert r.out.splitlines()[0].split() == ["count", "1500"]
+
+
+def test_q_is_not_quiet(tmp_path):
+    model = tmp_path / "m.parquet"
+    r = ftrl("train", sample("train.vw"), "-o", model, "-q")
+    assert r.code == 2 and "-q" in r.err and not model.exists()
+    r = ftrl("train", sample("train.vw"), "-o", model, "--quiet", "-b", "12")
+    assert r.code == 0 and r.err == ""

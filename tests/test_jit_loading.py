@@ -85,7 +85,7 @@ def _run(mode, tmp_path):
         model = str(d / f"{fmt}.parquet")
         runs += [
             (f"train-{fmt}", ["train", sample(f"train.{fmt}"), "--format", fmt, "-o", model,
-                              "-q"]),
+                              "--quiet"]),
             (f"predict-{fmt}", ["predict", "-m", model, sample(f"test.{fmt}"), "--format", fmt,
                                 "-o", str(d / f"{fmt}.predictions")]),
             (f"evaluate-{fmt}", ["evaluate", "-m", model, sample(f"test.{fmt}"),

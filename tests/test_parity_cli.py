@@ -67,7 +67,7 @@ def read_model(path):
 
 def train(tmp_path, files, batch_size, kwargs, out="m.parquet", extra=()):
     model = tmp_path / out
-    r = ftrl("train", *files, "-o", model, "-q", "-b", str(HASH_BITS), "--batch-size",
+    r = ftrl("train", *files, "-o", model, "--quiet", "-b", str(HASH_BITS), "--batch-size",
              str(batch_size), *cli_args(kwargs), *extra)
     assert r.code == 0, r.err
     return model
@@ -152,6 +152,6 @@ def test_optimizer_config_nulls_are_not_set_and_unknown_keys_refused(data, tmp_p
     train(tmp_path, [d / "all.libsvm"], 1, {}, extra=("--optimizer-config", str(good)))
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"learning_rate": 0.1, "momentum": 0.9}))
-    r = ftrl("train", d / "all.libsvm", "-o", tmp_path / "x.parquet", "-q",
+    r = ftrl("train", d / "all.libsvm", "-o", tmp_path / "x.parquet", "--quiet",
              "--optimizer-config", bad)
     assert r.code == 2 and "momentum" in r.err and len(r.err.strip().splitlines()) == 1

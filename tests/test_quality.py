@@ -21,7 +21,7 @@ def test_test_logloss_within_two_percent_of_truth(tmp_path, fmt):
     generate(tmp_path / f"train.{fmt}", 150_000, 0)
     truth = generate(tmp_path / f"test.{fmt}", 30_000, 150_000)["truth_logloss"]
     model = tmp_path / "m.parquet"
-    r = ftrl("train", tmp_path / f"train.{fmt}", "-o", model, "-q", "-b", "20",
+    r = ftrl("train", tmp_path / f"train.{fmt}", "-o", model, "--quiet", "-b", "20",
              "--learning-rate", "0.1", "--beta", "1", "--passes", "2")
     assert r.code == 0, r.err
     m = json.loads(ftrl("evaluate", "-m", model, tmp_path / f"test.{fmt}", "--json").out)

@@ -12,6 +12,7 @@ from ftrl_cli.commands.predict import scored_batches
 from ftrl_cli.errors import FtrlError, InputError
 from ftrl_cli.metrics import evaluate
 from ftrl_cli.readers import read_batches, resolve_spec
+from ftrl_cli.readers.columns import check_columns
 
 
 def _labelled(batch) -> None:
@@ -28,7 +29,8 @@ def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | N
         raise FtrlError("give exactly one of -m/--model and --predictions")
     ys, ps, ws = [], [], []
     if model_path is not None:
-        for batch, p in scored_batches(inputs, model_path, reader):
+        hint = "evaluate needs the label column the model was trained with"
+        for batch, p in scored_batches(inputs, model_path, reader, label_hint=hint):
             _labelled(batch)
             ys.append(batch.labels)
             ps.append(p)
@@ -36,6 +38,7 @@ def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | N
     else:
         check_inputs(inputs + [predictions])
         spec = resolve_spec(inputs, hash_bits=12, **reader)
+        check_columns(inputs, spec, label_hint="evaluate needs labels")
         for batch in read_batches(inputs, spec):
             _labelled(batch)
             ys.append(batch.labels)
@@ -75,7 +78,12 @@ def read_predictions(path: str) -> np.ndarray:
 
 
 def format_report(report: dict) -> str:
-    rows = [("count", f"{report['count']:,}"),
+    """The metrics as aligned ``name  value`` lines (plain numbers, for awk and friends).
+
+    >>> print(format_report(evaluate([0, 1] * 600, [0.25, 0.75] * 600)).splitlines()[0])
+    count               1200
+    """
+    rows = [("count", str(report["count"])),
             ("logloss", f"{report['logloss']:.6f}"),
             ("auc", f"{report['auc']:.6f}"),
             ("normalized entropy", f"{report['normalized_entropy']:.6f}"),

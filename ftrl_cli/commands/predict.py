@@ -17,17 +17,25 @@ from ftrl_cli.outputs import open_output
 from ftrl_cli.pipeline import prefetch
 from ftrl_cli.readers import read_batches, resolve_spec
 from ftrl_cli.readers.base import Batch
+from ftrl_cli.readers.columns import check_columns
+from ftrl_cli.readers.compat import model_reader
 
 
-def scored_batches(inputs: list[str], model_path: str, reader: dict,
-                   raw: bool = False) -> Iterator[tuple[Batch, np.ndarray]]:
-    """Yield each input batch with its predictions (probabilities, or margins if ``raw``)."""
+def scored_batches(inputs: list[str], model_path: str, reader: dict, raw: bool = False,
+                   label_hint: str | None = None) -> Iterator[tuple[Batch, np.ndarray]]:
+    """Yield each input batch with its predictions (probabilities, or margins if ``raw``).
+
+    The input is read in the model's format (see ``readers.compat.model_reader``); with
+    ``label_hint`` a csv/tsv input must have the label column (the hint ends the error).
+    """
     check_inputs(inputs)
     ckpt = checkpoint.load(model_path, weights_only=True)
     trained = ckpt.spec
     spec = resolve_spec(inputs, hash_bits=trained.hash_bits, label_column=trained.label_column,
                         ignore_columns=trained.ignore_columns,
-                        numeric_columns=trained.numeric_columns, **reader)
+                        numeric_columns=trained.numeric_columns,
+                        **model_reader(inputs, trained, reader))
+    check_columns(inputs, spec, label_hint=label_hint)
     w, bias = ckpt.serving_weights()
     first_run_notice()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -17,6 +18,7 @@ from ftrl_cli.model import Model
 from ftrl_cli.pipeline import prefetch
 from ftrl_cli.progress import Progress
 from ftrl_cli.readers import read_batches, resolve_spec
+from ftrl_cli.readers.columns import check_columns
 
 
 def run_train(*, inputs: list[str], output: str, init_model: str | None, passes: int,
@@ -38,6 +40,9 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     spec = resolve_spec(inputs, **reader)
     base = ckpt.optimizer if ckpt is not None else OptimizerConfig()
     cfg = build_optimizer_config(base, optimizer_config, optimizer_flags)
+    # The model records the columns it was trained on, for scoring headerless files.
+    columns = check_columns(inputs, spec, label_hint="use --label-column",
+                            ignored=ckpt is None or hashing_given)
     if ckpt is not None:
         checkpoint.check_compatible(ckpt, spec, use_bias)
         model = checkpoint.restore(ckpt, cfg, dtype)
@@ -49,7 +54,7 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     start = time.perf_counter()
     for _ in range(passes):
         train_pass(model, inputs, spec, batch_size, progress, reader_thread)
-    checkpoint.save(model, spec, output)
+    checkpoint.save(model, replace(spec, columns=columns), output)
     progress.summary(passes, model.iterations, time.perf_counter() - start)
 
 

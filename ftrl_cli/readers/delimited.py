@@ -40,7 +40,7 @@ from ftrl_cli.readers._parse_delimited import (
 )
 from ftrl_cli.readers._parse_driver import Plan
 from ftrl_cli.readers.base import FeatureSpec
-from ftrl_cli.readers.source import Source
+from ftrl_cli.readers.source import Source, open_source
 
 CRITEO_COLUMNS = (
     "label",
@@ -51,6 +51,10 @@ _CRITEO_COUNTS = frozenset(CRITEO_COLUMNS[1:14])
 _PEEK = 1 << 16
 _SMALL_BINS = 1 << 16
 _HEADER_LIMIT = 1 << 26
+
+
+def _delimiter(fmt: str) -> str:
+    return "," if fmt == "csv" else "\t"
 
 
 @cache
@@ -90,8 +94,9 @@ def _record_end(head: bytes, i: int) -> int:
             return nl
 
 
-def _read_header(source: Source, delim: str) -> tuple[tuple[str, ...], int] | None:
-    """Consume the header record: ``(names, line number of the next line)``; None if empty."""
+def _find_header(source: Source, delim: str) -> tuple[tuple[str, ...], int, int] | None:
+    """The header record, left unread: ``(names, its size in bytes, line number of the next
+    line)``; None if the input is empty."""
     blank = b" \r" if delim == "\t" else b" \t\r"
     size = _PEEK
     while True:
@@ -112,8 +117,36 @@ def _read_header(source: Source, delim: str) -> tuple[tuple[str, ...], int] | No
     except UnicodeDecodeError as exc:
         raise FtrlError(f"{source.name}: the header line is not UTF-8 ({exc.reason})") from exc
     names = next(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
-    source.discard(min(stop + 1, len(head)))
-    return tuple(n.strip() for n in names), 1 + head[: stop + 1].count(b"\n")
+    return (tuple(n.strip() for n in names), min(stop + 1, len(head)),
+            1 + head[: stop + 1].count(b"\n"))
+
+
+def _read_header(source: Source, delim: str) -> tuple[tuple[str, ...], int] | None:
+    """Consume the header record: ``(names, line number of the next line)``; None if empty."""
+    found = _find_header(source, delim)
+    if found is None:
+        return None
+    names, size, start = found
+    source.discard(size)
+    return names, start
+
+
+def header_names(path: str, spec: FeatureSpec) -> tuple[str, ...] | None:
+    """The names in the header line of csv/tsv ``path`` (``-`` is stdin), left unread for
+    the reader; None if the input is empty.
+
+    >>> import tempfile
+    >>> p = tempfile.mktemp(suffix=".csv"); _ = open(p, "w").write("a, b ,label\\nx,y,1\\n")
+    >>> header_names(p, FeatureSpec("csv"))
+    ('a', 'b', 'label')
+    """
+    source = open_source(path)
+    try:
+        found = _find_header(source, _delimiter(spec.format))
+    finally:
+        if path != "-":  # stdin stays open, its peeked bytes kept for the reader
+            source.close()
+    return found[0] if found else None
 
 
 def _criteo_names(source: Source) -> tuple[str, ...]:
@@ -165,7 +198,7 @@ def delimited_plan(source: Source, spec: FeatureSpec) -> Plan | None:
     if spec.format == "criteo":
         names, delim = _criteo_names(source), "\t"
     else:
-        delim = "," if spec.format == "csv" else "\t"
+        delim = _delimiter(spec.format)
         names = spec.columns
         if spec.header:
             found = _read_header(source, delim)
