@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from clirun import REPO, answers_one_by_one, ftrl, ftrl_process, sample
 
-TRAIN = ("--learning-rate", "0.1", "-b", "16", "-q")
+TRAIN = ("--learning-rate", "0.1", "-b", "16", "--quiet")
 
 
 @pytest.fixture(scope="module")
