@@ -1,0 +1,97 @@
+"""Readers on live streams and at bad records: format detection and the stdin compression
+check read only as far as they must, empty stdin holds no records, and the records before a
+bad one are handed out before its error (sequential and parallel parsing, files and stdin).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import sys
+import types
+
+import pytest
+from readers_reference import BITS, write
+
+from ftrl_cli.errors import FtrlError
+from ftrl_cli.readers import detect_format, read_batches, resolve_spec
+from ftrl_cli.readers.delimited import delimited_plan
+from ftrl_cli.readers.source import open_source
+
+
+class _PausedPipe:
+    """stdin whose reads return ``chunks`` one at a time, as a pipe returns what it holds;
+    a read past them is a read that would wait for a producer that has paused."""
+
+    def __init__(self, *chunks: bytes) -> None:
+        self.chunks = list(chunks)
+
+    def read(self, n: int) -> bytes:
+        if not self.chunks:
+            raise AssertionError("read blocked on a paused producer")
+        chunk = self.chunks.pop(0)
+        if len(chunk) > n:
+            self.chunks.insert(0, chunk[n:])
+        return chunk[:n]
+
+
+def _stdin(monkeypatch: pytest.MonkeyPatch, stream) -> None:
+    monkeypatch.setattr(sys, "stdin", types.SimpleNamespace(buffer=stream))
+
+
+CRITEO = "1\t" + "\t".join(["3"] * 13 + ["a1b2"] * 26) + "\n"
+
+
+@pytest.mark.parametrize("chunks,fmt", [
+    ([b"1 |a x\n"], "vw"),
+    ([b"1 |a", b" x\n"], "vw"),
+    ([b"# note\n", b"\n", b"1 3:1 7:0.5\n"], "libsvm"),
+    ([b"a,b,label\n"], "csv"),
+    ([b"label\ta\n"], "tsv"),
+    ([CRITEO.encode()], "criteo"),
+])
+def test_detection_waits_only_for_the_first_line(monkeypatch, chunks, fmt) -> None:
+    _stdin(monkeypatch, _PausedPipe(*chunks))
+    assert detect_format("-") == fmt
+    # the bytes looked at stay readable
+    buf = bytearray(1000)
+    assert buf[: open_source("-").readinto(memoryview(buf))] == b"".join(chunks)
+
+
+def test_csv_header_of_a_paused_stream(monkeypatch) -> None:
+    _stdin(monkeypatch, _PausedPipe(b"a,b,", b"label\n"))
+    spec = resolve_spec(["-"], hash_bits=BITS)
+    plan = delimited_plan(open_source("-"), spec)
+    assert spec.format == "csv" and plan is not None and plan.start_line == 2
+
+
+def test_stdin_compression_check_needs_only_the_first_byte(monkeypatch) -> None:
+    _stdin(monkeypatch, _PausedPipe(b"1"))
+    assert open_source("-").read(1) == b"1"
+
+
+def test_stdin_magic_number_split_over_reads(monkeypatch) -> None:
+    packed = gzip.compress(b"1 |a x\n")
+    _stdin(monkeypatch, _PausedPipe(packed[:1], packed[1:], b""))
+    assert open_source("-").read(100) == b"1 |a x\n"
+
+
+@pytest.mark.parametrize("data", [b"", b"\n# only a comment\n\n"])
+def test_empty_stdin_has_no_records(monkeypatch, data: bytes) -> None:
+    _stdin(monkeypatch, io.BytesIO(data))
+    assert detect_format("-") is None
+    spec = resolve_spec(["-"], hash_bits=BITS)
+    assert list(read_batches(["-"], spec)) == []
+
+
+def test_empty_stdin_takes_the_format_its_options_name(monkeypatch) -> None:
+    _stdin(monkeypatch, io.BytesIO(b""))
+    assert resolve_spec(["-"], hash_bits=BITS, label_column="y").format == "csv"
+
+
+def test_unknown_stdin_and_empty_files_still_need_a_format(monkeypatch, tmp_path) -> None:
+    _stdin(monkeypatch, io.BytesIO(b"hello\n"))
+    with pytest.raises(FtrlError, match="cannot tell the format of stdin"):
+        detect_format("-")
+    with pytest.raises(FtrlError, match="cannot tell the format"):
+        detect_format(write(tmp_path, "empty.txt", ""))
