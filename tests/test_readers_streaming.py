@@ -9,11 +9,12 @@ import gzip
 import io
 import sys
 import types
+from pathlib import Path
 
 import pytest
-from readers_reference import BITS, write
+from readers_reference import BITS, read, records, write
 
-from ftrl_cli.errors import FtrlError
+from ftrl_cli.errors import FtrlError, InputError
 from ftrl_cli.readers import detect_format, read_batches, resolve_spec
 from ftrl_cli.readers.delimited import delimited_plan
 from ftrl_cli.readers.source import open_source
@@ -95,3 +96,53 @@ def test_unknown_stdin_and_empty_files_still_need_a_format(monkeypatch, tmp_path
         detect_format("-")
     with pytest.raises(FtrlError, match="cannot tell the format"):
         detect_format(write(tmp_path, "empty.txt", ""))
+
+
+# ---------------------------------------------------------------- records before a bad one
+
+def _fixup(i: int) -> str:
+    # more significant digits than the kernels convert exactly: Python converts it
+    return f"0.{i:04d}12345678901234567891"
+
+
+# (format, good line i, bad line); the bad line's error comes from the kernel or, for a
+# value out of range, from the Python conversion
+CASES = {
+    "vw label": ("vw", lambda i: f"{i % 2} |a x{i} y:{_fixup(i)}", "zz |a x"),
+    "vw range": ("vw", lambda i: f"{i % 2} 'r{i} |a x{i} y:{_fixup(i)}",
+                 "1 |a x:1e-400 y:1.7976931348623159e308"),
+    "libsvm index": ("libsvm", lambda i: f"{i % 2} {i}:{_fixup(i)}", "1 x:1"),
+    "csv label": ("csv", lambda i: f"{i % 2},x{i},{_fixup(i)}", "maybe,x,1"),
+}
+
+
+def _text(case: str, good: int) -> tuple[str, str]:
+    """(the good lines alone, the same followed by a bad line and more good ones)."""
+    fmt, line, bad = CASES[case]
+    head = "label,a,v\n" if fmt == "csv" else ""
+    lines = [line(i) for i in range(good)]
+    return head + "\n".join(lines) + "\n", head + "\n".join([*lines, bad, line(0)]) + "\n"
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("stdin", [False, True])
+def test_records_before_a_bad_one_come_out_first(monkeypatch, tmp_path: Path, case: str,
+                                                 workers: int, stdin: bool) -> None:
+    fmt = CASES[case][0]
+    good, text = _text(case, 300)
+    opts = {"numeric_columns": "v"} if fmt == "csv" else {}
+    want = read([write(tmp_path, f"good.{fmt}", good)], fmt, **opts)
+    if stdin:
+        _stdin(monkeypatch, io.BytesIO(text.encode()))
+        path, name = "-", "<stdin>"
+    else:
+        path = name = write(tmp_path, f"bad.{fmt}", text)
+    spec = resolve_spec([path], format=fmt, hash_bits=BITS, **opts)
+    seen = []
+    with pytest.raises(InputError) as info:
+        for batch in read_batches([path], spec, workers=workers):
+            seen.append(batch)
+    bad_line = 302 if fmt == "csv" else 301
+    assert str(info.value).startswith(f"{name}:{bad_line}:")
+    assert [r[1:] for r in records(seen)] == [r[1:] for r in want]

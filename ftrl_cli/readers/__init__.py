@@ -129,8 +129,9 @@ def read_batches(
 ) -> Iterator[Batch]:
     """Stream the records of ``paths`` (``-`` is stdin) one source after another.
 
-    A malformed record raises ``InputError`` naming its file and line.  ``chunk_bytes`` is
-    how much is read at a time.
+    A malformed record raises ``InputError`` naming its file and line, once every record
+    before it has been yielded (so a stream's predictions up to it get written).
+    ``chunk_bytes`` is how much is read at a time.
 
     With ``workers=1`` every Batch has ``batch_rows`` records except the last one of each
     source, and memory use is about ``chunk_bytes`` plus one batch.  With ``workers >= 2``
