@@ -59,11 +59,16 @@ def test_detection_waits_only_for_the_first_line(monkeypatch, chunks, fmt) -> No
     assert buf[: open_source("-").readinto(memoryview(buf))] == b"".join(chunks)
 
 
-def test_csv_header_of_a_paused_stream(monkeypatch) -> None:
-    _stdin(monkeypatch, _PausedPipe(b"a,b,", b"label\n"))
+@pytest.mark.parametrize("chunks,fmt,start", [
+    ([b"a,b,", b"label\n"], "csv", 2),
+    ([CRITEO[:9].encode(), CRITEO[9:].encode()], "criteo", 1),
+])
+def test_header_of_a_paused_stream(monkeypatch, chunks, fmt, start) -> None:
+    # the plan reads the header (csv) or looks at the first line (criteo) and no further
+    _stdin(monkeypatch, _PausedPipe(*chunks))
     spec = resolve_spec(["-"], hash_bits=BITS)
     plan = delimited_plan(open_source("-"), spec)
-    assert spec.format == "csv" and plan is not None and plan.start_line == 2
+    assert spec.format == fmt and plan is not None and plan.start_line == start
 
 
 def test_stdin_compression_check_needs_only_the_first_byte(monkeypatch) -> None:
