@@ -160,7 +160,7 @@ def train(ctx: click.Context, inputs, output, init_model, passes, batch_size, no
 
 
 @cli.command()
-@click.argument("inputs", nargs=-1, required=True)
+@click.argument("inputs", nargs=-1)
 @click.option("-m", "--model", "model_path", required=True, type=click.Path(dir_okay=False),
               help="Model written by ftrl train.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
@@ -170,21 +170,22 @@ def train(ctx: click.Context, inputs, output, init_model, passes, batch_size, no
 def predict(inputs, model_path, output, raw, fmt, no_header, columns) -> None:
     """Score INPUT records: one prediction per line, in input order.
 
-    A record with a tag gets 'tag prediction'.
+    Without INPUT (or with '-') the records come from stdin, scored as they arrive. A
+    record with a tag gets 'tag prediction'.
 
     \b
     Example:
       ftrl predict -m model.parquet test.vw > predictions.txt
-      tail -f live.vw | ftrl predict -m model.parquet -
+      tail -f live.vw | ftrl predict -m model.parquet
     """
     from ftrl_cli.commands.predict import run_predict
 
-    run_predict(list(inputs), model_path, output, raw,
+    run_predict(list(inputs) or ["-"], model_path, output, raw,
                 dict(format=fmt, header=not no_header, columns=columns or None))
 
 
 @cli.command()
-@click.argument("inputs", nargs=-1, required=True)
+@click.argument("inputs", nargs=-1)
 @click.option("-m", "--model", "model_path", type=click.Path(dir_okay=False), default=None,
               help="Model to score INPUT with.")
 @click.option("--predictions", type=click.Path(dir_okay=False), default=None,
@@ -194,14 +195,17 @@ def predict(inputs, model_path, output, raw, fmt, no_header, columns) -> None:
 def evaluate(inputs, model_path, predictions, as_json, fmt, no_header, columns) -> None:
     """Logloss, AUC, normalized entropy and calibration of a model on labelled INPUT.
 
+    Without INPUT (or with '-') the records come from stdin.
+
     \b
     Example:
       ftrl evaluate -m model.parquet test.vw
       ftrl evaluate --predictions predictions.txt test.vw --json
+      zcat test.vw.gz | ftrl evaluate -m model.parquet
     """
     from ftrl_cli.commands.evaluate import run_evaluate
 
-    run_evaluate(list(inputs), model_path, predictions, as_json,
+    run_evaluate(list(inputs) or ["-"], model_path, predictions, as_json,
                  dict(format=fmt, header=not no_header, columns=columns or None))
 
 

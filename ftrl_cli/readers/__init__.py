@@ -72,20 +72,22 @@ def resolve_spec(
     """
     if not paths:
         raise FtrlError("no input files")
+    cols = _names(columns)
+    ignore = _names(ignore_columns) or ()
+    numeric = _names(numeric_columns) or ()
+    column_options = bool(cols or ignore or numeric or not header or label_column != "label")
     if format is None:
-        found = {detect_format(p) for p in paths}
+        found = {detect_format(p) for p in paths} - {None}
         if len(found) > 1:
             raise FtrlError(f"inputs have different formats ({', '.join(sorted(found))})")
-        format = found.pop()
+        # None: only empty stdin, which yields no records in any format the options allow
+        format = found.pop() if found else "csv" if column_options else "vw"
     if format not in FORMATS:
         raise FtrlError(f"unknown format '{format}' (choose from {', '.join(FORMATS)})")
     if not 1 <= hash_bits <= MAX_HASH_BITS:
         raise FtrlError(f"--hash-bits must be between 1 and {MAX_HASH_BITS}, got {hash_bits}")
-    cols = _names(columns)
-    ignore = _names(ignore_columns) or ()
-    numeric = _names(numeric_columns) or ()
     delimited = format in ("csv", "tsv", "criteo")
-    if not delimited and (cols or ignore or numeric or not header or label_column != "label"):
+    if not delimited and column_options:
         raise FtrlError(
             "--columns, --no-header, --label-column, --ignore-columns and --numeric-columns "
             "only apply to csv, tsv and criteo inputs"
@@ -127,8 +129,9 @@ def read_batches(
 ) -> Iterator[Batch]:
     """Stream the records of ``paths`` (``-`` is stdin) one source after another.
 
-    A malformed record raises ``InputError`` naming its file and line.  ``chunk_bytes`` is
-    how much is read at a time.
+    A malformed record raises ``InputError`` naming its file and line, once every record
+    before it has been yielded (so a stream's predictions up to it get written).
+    ``chunk_bytes`` is how much is read at a time.
 
     With ``workers=1`` every Batch has ``batch_rows`` records except the last one of each
     source, and memory use is about ``chunk_bytes`` plus one batch.  With ``workers >= 2``

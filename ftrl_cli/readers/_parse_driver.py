@@ -94,11 +94,15 @@ class _Outputs:
     def grow_fix(self) -> None:
         self._alloc_fix(2 * len(self.fix_idx))
 
-    def absorb(self, buf: np.ndarray, st: np.ndarray, r0: int, source: str) -> None:
-        """Finish what needs Python while ``buf`` still holds the rows' bytes."""
+    def absorb(self, buf: np.ndarray, st: np.ndarray, r0: int, source: str) -> InputError | None:
+        """Finish what needs Python while ``buf`` still holds the rows' bytes.
+
+        A value out of range is returned as an error, the rows cut back to those before it.
+        """
+        error = None
         nfix = int(st[pc.NFIX])
         if nfix:
-            self._apply_fixups(buf, nfix, int(st[pc.ROWS]), source)
+            error = self._apply_fixups(buf, nfix, st, source)
         st[pc.NFIX] = 0
         r1 = int(st[pc.ROWS])
         if r1 > r0:
@@ -107,8 +111,10 @@ class _Outputs:
                 r = r0 + k
                 raw = buf[self.tag_s[r] : self.tag_e[r]].tobytes()
                 self.tags[r] = raw.decode("utf-8", "replace")
+        return error
 
-    def _apply_fixups(self, buf: np.ndarray, nfix: int, rows: int, source: str) -> None:
+    def _apply_fixups(self, buf: np.ndarray, nfix: int, st: np.ndarray,
+                      source: str) -> InputError | None:
         # one bytes copy of the region and a list comprehension: far cheaper per value
         # than slicing the array for each one
         starts, ends = self.fix_s[:nfix], self.fix_e[:nfix]
@@ -120,14 +126,21 @@ class _Outputs:
         values *= self.fix_mult[:nfix]
         idx = self.fix_idx[:nfix]
         weight = self.fix_kind[:nfix] == pc.FIX_WEIGHT
+        error = None
         if not np.isfinite(values).all():
+            rows = int(st[pc.ROWS])
+            owner = np.where(weight, idx, np.searchsorted(self.indptr[1 : rows + 1], idx, "right"))
             j = int(np.flatnonzero(~np.isfinite(values))[0])
-            i = int(idx[j])
-            row = i if weight[j] else int(np.searchsorted(self.indptr[1 : rows + 1], i, "right"))
+            row = int(owner[j])
             text = raw[starts[j] - lo : ends[j] - lo].decode("ascii")
-            raise InputError(source, int(self.lines[row]), f"number out of range '{text}'")
+            error = InputError(source, int(self.lines[row]), f"number out of range '{text}'")
+            keep = owner < row
+            values, idx, weight = values[keep], idx[keep], weight[keep]
+            st[pc.ROWS] = row
+            st[pc.NNZ] = self.indptr[row]
         self.weights[idx[weight]] = values[weight]
         self.data[idx[~weight]] = values[~weight]
+        return error
 
     def batch(self, st: np.ndarray, n_features: int, source: str) -> Batch:
         n = int(st[pc.ROWS])
@@ -228,7 +241,8 @@ class Cutter:
         """Parse ``buf[pos:end]`` yielding full Batches; stops when it needs more input.
 
         With ``final`` the bytes up to ``end`` are all there is: the last Batch (fewer rows)
-        is yielded too.  A malformed record raises ``InputError``.
+        is yielded too.  A malformed record raises ``InputError`` after a Batch of the
+        records parsed before it.
         """
         plan, st = self.plan, self.st
         args = (self.mask, *plan.params, *((scratch,) if plan.needs_scratch else ()))
@@ -236,7 +250,14 @@ class Cutter:
             out = self.out
             r0 = int(st[pc.ROWS])
             status = plan.kernel(buf, end, final, st, *out.arrays(), *args)
-            out.absorb(buf, st, r0, self.source)
+            error = out.absorb(buf, st, r0, self.source)
+            if error is None and status == pc.ERROR:
+                error = _error(plan, st, buf, self.source)
+            if error is not None:
+                # the records before the bad one come out first, so that a stream's
+                # predictions up to it are written before the run stops
+                yield from self.flush()
+                raise error
             if status == pc.NEED_MORE:
                 return
             if status == pc.ROWS_FULL:
@@ -247,8 +268,6 @@ class Cutter:
             elif status == pc.FIX_FULL:
                 if int(st[pc.ROWS]) == r0:
                     out.grow_fix()
-            elif status == pc.ERROR:
-                raise _error(plan, st, buf, self.source)
             else:
                 if st[pc.ROWS]:
                     yield out.batch(st, self.n_features, self.source)

@@ -99,8 +99,13 @@ def _find_header(source: Source, delim: str) -> tuple[tuple[str, ...], int, int]
     line)``; None if the input is empty."""
     blank = b" \r" if delim == "\t" else b" \t\r"
     size = _PEEK
+
+    def whole(head: bytes) -> bool:
+        return _record_end(head, _first_content(head, blank)) >= 0
+
     while True:
-        head = source.peek(size)
+        # as far as the header's end only: a live stream's next lines may be slow to come
+        head = source.peek_until(whole, size)
         start = _first_content(head, blank)
         stop = _record_end(head, start)
         if stop >= 0 or len(head) < size:
@@ -150,7 +155,10 @@ def header_names(path: str, spec: FeatureSpec) -> tuple[str, ...] | None:
 
 
 def _criteo_names(source: Source) -> tuple[str, ...]:
-    head = source.peek(_PEEK)
+    def whole(head: bytes) -> bool:
+        return head.find(b"\n", _first_content(head, b" \r")) >= 0
+
+    head = source.peek_until(whole, _PEEK)
     start = _first_content(head, b" \r")
     nl = head.find(b"\n", start)
     first = head[start : nl if nl >= 0 else len(head)]

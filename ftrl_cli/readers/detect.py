@@ -47,35 +47,50 @@ def _is_criteo(fields: list[str]) -> bool:
     )
 
 
+def _first_line(head: bytes) -> str | None:
+    """The first line of ``head`` that is neither blank nor a ``#`` comment, if any."""
+    for raw in head.split(b"\n"):
+        line = raw.decode("utf-8", "replace").rstrip("\r")
+        if line.strip() and not line.lstrip().startswith("#"):
+            return line
+    return None
+
+
+def _holds_first_line(head: bytes) -> bool:
+    """Whether ``head`` holds its first meaningful line up to the newline that ends it."""
+    return _first_line(head[: head.rfind(b"\n") + 1]) is not None
+
+
 def sniff_format(head: bytes) -> str | None:
     """The format of the first non-empty, non-``#`` line of ``head``, or None if unclear.
 
     >>> sniff_format(b"# comment\\n1 |u a b\\n"), sniff_format(b"1 3:0.5 7\\n")
     ('vw', 'libsvm')
     """
-    for raw in head.split(b"\n"):
-        line = raw.decode("utf-8", "replace").rstrip("\r")
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        if _is_criteo(line.split("\t")):
-            return "criteo"
-        if "|" in line and len(line.split("|", 1)[0].split()) <= 3:
-            return "vw"
-        if "\t" in line and ":" not in line:
-            return "tsv"
-        tokens = line.split()
-        if _LABEL.fullmatch(tokens[0]) and all(_LIBSVM_FEATURE.fullmatch(t) for t in tokens[1:]):
-            return "libsvm"
-        if "\t" in line:
-            return "tsv"
-        if "," in line:
-            return "csv"
+    line = _first_line(head)
+    if line is None:
         return None
+    if _is_criteo(line.split("\t")):
+        return "criteo"
+    if "|" in line and len(line.split("|", 1)[0].split()) <= 3:
+        return "vw"
+    if "\t" in line and ":" not in line:
+        return "tsv"
+    tokens = line.split()
+    if _LABEL.fullmatch(tokens[0]) and all(_LIBSVM_FEATURE.fullmatch(t) for t in tokens[1:]):
+        return "libsvm"
+    if "\t" in line:
+        return "tsv"
+    if "," in line:
+        return "csv"
     return None
 
 
-def detect_format(path: str) -> str:
+def detect_format(path: str) -> str | None:
     """The format of ``path`` (``-`` is stdin, whose sniffed bytes stay readable).
+
+    A live stream is waited on only until its first meaningful line has arrived; stdin
+    that ends before one holds no records, and its format is None.
 
     >>> import tempfile
     >>> p = tempfile.mktemp(suffix=".txt"); _ = open(p, "w").write("a,b,label\\nx,y,1\\n")
@@ -87,10 +102,12 @@ def detect_format(path: str) -> str:
         return fmt
     source = open_source(path)
     try:
-        head = source.peek(_SNIFF_BYTES)
+        head = source.peek_until(_holds_first_line, _SNIFF_BYTES)
     finally:
         if path != "-":
             source.close()
+    if path == "-" and len(head) < _SNIFF_BYTES and _first_line(head) is None:
+        return None  # the stream ended with nothing but blank lines and comments
     fmt = sniff_format(head)
     if fmt is None:
         name = "stdin" if path == "-" else path

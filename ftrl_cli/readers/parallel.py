@@ -10,7 +10,8 @@ out strictly in input order:
   to the Batch lines and to the line of an ``InputError`` -- so line numbers, errors and the
   records are exactly those of the sequential reader;
 * the first error in input order wins: a block's error is raised after the Batches before
-  it and nothing after it is yielded, whatever later blocks found;
+  it (those of its own block's records before the bad one too) and nothing after it is
+  yielded, whatever later blocks found;
 * at most ``INFLIGHT_PER_WORKER * workers`` blocks are submitted and not yet handed out (plus
   the one being read), which bounds memory to about that many blocks and their Batches;
 * a block ends a Batch: Batches may have fewer than ``batch_rows`` rows at block ends.

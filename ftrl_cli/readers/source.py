@@ -10,6 +10,7 @@ import io
 import lzma
 import os
 import sys
+from collections.abc import Callable
 from typing import BinaryIO
 
 import pyarrow as pa
@@ -47,6 +48,20 @@ def strip_compression(path: str) -> str:
     return path[: -len(ext)] if (ext := compression_suffix(path)) else path
 
 
+def _never(head: bytes) -> bool:
+    return False
+
+
+def _peek_prefix(source: Source, prefixes: tuple[bytes, ...]) -> bytes:
+    """Peek until ``source`` surely does or does not start with one of ``prefixes``: on a
+    live stream, no longer than its first bytes take to arrive."""
+
+    def decided(head: bytes) -> bool:
+        return not any(len(head) < len(p) and p.startswith(head) for p in prefixes)
+
+    return source.peek_until(decided, max(map(len, prefixes)))
+
+
 class Source:
     """A binary input that can be peeked at without losing bytes.
 
@@ -71,12 +86,22 @@ class Source:
 
     def peek(self, n: int) -> bytes:
         """Up to ``n`` bytes from the current position, left in place for later reads."""
-        while len(self._head) < n and not self._eof:
-            chunk = self._raw_read(n - len(self._head))
+        return self.peek_until(_never, n)
+
+    def peek_until(self, enough: Callable[[bytes], bool], limit: int) -> bytes:
+        """Peek as far as ``enough(head)`` needs, at most ``limit`` bytes, without waiting
+        for more: each read returns what a pipe holds, so a live stream is not stalled.
+
+        >>> src = Source("mem", io.BytesIO(b"ab\\ncd\\n"))
+        >>> src.peek_until(lambda head: b"\\n" in head, 100), src.read(100)
+        (b'ab\\ncd\\n', b'ab\\ncd\\n')
+        """
+        while len(self._head) < limit and not self._eof and not enough(bytes(self._head)):
+            chunk = self._raw_read(limit - len(self._head))
             if not chunk:
                 self._eof = True
             self._head += chunk
-        return bytes(self._head[:n])
+        return bytes(self._head[:limit])
 
     def discard(self, n: int) -> None:
         """Drop ``n`` bytes that were already peeked at."""
@@ -127,8 +152,8 @@ class Source:
             return True
 
     def skip_bom(self) -> None:
-        if self.peek(3) == _BOM:
-            self.discard(3)
+        if _peek_prefix(self, (_BOM,)).startswith(_BOM):
+            self.discard(len(_BOM))
 
     def close(self) -> None:
         if self._owned:
@@ -175,7 +200,7 @@ def _stdin() -> Source:
     # The unbuffered file under sys.stdin: each read is one system call that returns what the
     # pipe holds, so a live stream is parsed as it arrives (nothing else has read stdin yet).
     plain = Source(STDIN_NAME, getattr(raw, "raw", raw), owned=False)
-    head = plain.peek(6)
+    head = _peek_prefix(plain, tuple(magic for magic, _ in _MAGIC))
     suffix = next((ext for magic, ext in _MAGIC if head.startswith(magic)), None)
     source = plain
     if suffix is not None:
