@@ -23,7 +23,7 @@ def models(tmp_path_factory):
     for fmt in ("vw", "csv"):
         paths[fmt] = out / f"{fmt}.parquet"
         r = ftrl("train", sample(f"train.{fmt}"), "-o", paths[fmt], "-b", "16",
-                 "--learning-rate", "0.1", "-q")
+                 "--learning-rate", "0.1", "--quiet")
         assert r.code == 0, r.err
     return paths
 
@@ -97,8 +97,8 @@ def test_evaluate_on_empty_stdin_has_no_labelled_records(models, args):
 def test_train_on_empty_stdin_is_train_on_an_empty_file(tmp_path):
     empty = tmp_path / "empty.vw"
     empty.write_bytes(b"")
-    a = ftrl("train", empty, "-o", tmp_path / "a.parquet", "-q")
-    b = ftrl("train", "-", "-o", tmp_path / "b.parquet", "-q", stdin=b"")
+    a = ftrl("train", empty, "-o", tmp_path / "a.parquet", "--quiet")
+    b = ftrl("train", "-", "-o", tmp_path / "b.parquet", "--quiet", stdin=b"")
     assert (a.code, a.err) == (0, "") and (b.code, b.err) == (0, "")
     ta, tb = pq.read_table(tmp_path / "a.parquet"), pq.read_table(tmp_path / "b.parquet")
     assert ta.equals(tb) and ta.schema.metadata == tb.schema.metadata
