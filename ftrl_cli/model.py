@@ -37,7 +37,7 @@ class Model:
         use_bias: bool = True,
         dtype: type = np.float64,
     ) -> None:
-        self.config = config.validate()
+        self.config = config.validate_training()
         self.hash_bits = hash_bits
         self.use_bias = use_bias
         self.n_features = 1 << hash_bits
