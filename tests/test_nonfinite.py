@@ -5,12 +5,17 @@ file untouched), and a model with such weights is refused by every command."""
 import numpy as np
 import pytest
 from clirun import ftrl, sample
+from ftrlref import ftrl_reference, to_csr
 
 from ftrl_cli import FtrlClassifier
 from ftrl_cli.config import OptimizerConfig
-from ftrl_cli.errors import FtrlError
+from ftrl_cli.errors import FtrlError, NonFiniteError
+from ftrl_cli.kernels import layout as L
 from ftrl_cli.model import Model
 from ftrl_cli.optimizer import Ftrl
+
+HUGE_LINE = 13  # the record whose value makes its update overflow
+N_LINES = 21
 
 
 def _one_line(r, needle):
@@ -20,6 +25,18 @@ def _one_line(r, needle):
     assert "Traceback" not in r.err
     assert needle in msg, msg
     return msg
+
+
+def _data(tmp_path, huge_line=HUGE_LINE, n_lines=N_LINES):
+    rows = []
+    for i in range(1, n_lines + 1):
+        # a new feature: its weight is 0, so the margin stays finite and the gradient's
+        # square overflows in the update
+        huge = " big:1e200" if i == huge_line else ""
+        rows.append(f"{i % 2} |a f{i % 4}:{0.5 + (i % 3) * 0.25}{huge} g{i % 5} |b h\n")
+    src = tmp_path / "train.vw"
+    src.write_text("".join(rows))
+    return src
 
 
 # ---- learning rate 0 ----
@@ -58,3 +75,99 @@ def test_keras_compatible_ftrl_keeps_accepting_learning_rate_zero(keras):
     assert np.isnan(ours).all()
     opt.learning_rate = 0.1
     assert opt.learning_rate == pytest.approx(0.1)
+
+
+# ---- the training guard ----
+@pytest.mark.parametrize("batch_size", [1, 8])
+def test_overflowing_update_stops_at_its_record_and_keeps_the_old_model(tmp_path, batch_size):
+    src = _data(tmp_path)
+    model = tmp_path / "m.parquet"
+    assert ftrl("train", sample("train.vw"), "-o", model, "-q").code == 0
+    before = model.read_bytes()
+    r = ftrl("train", src, "-o", model, "-q", "--learning-rate", "0.5",
+             "--batch-size", batch_size)
+    # A step is applied after its last record: the 8-record step holding line 13 ends at 16.
+    line = HUGE_LINE if batch_size == 1 else -(-HUGE_LINE // 8) * 8
+    _one_line(r, f"{src}:{line}: the update made a weight non-finite (NaN or infinity); "
+                 "lower the learning rate or check the values")
+    assert model.read_bytes() == before
+    # and not earlier: the records before the huge one train to a finite model
+    head = tmp_path / "head.vw"
+    head.write_text("".join(src.read_text().splitlines(keepends=True)[: HUGE_LINE - 1]))
+    assert ftrl("train", head, "-o", tmp_path / "h.parquet", "-q", "--learning-rate", "0.5",
+                "--batch-size", batch_size).code == 0
+
+
+@pytest.mark.parametrize("batch_size", [1, 8])
+def test_huge_learning_rate_stops_where_a_numpy_learner_does(batch_size):
+    rng = np.random.default_rng(5)
+    records = [[(int(j), float(rng.choice([1.0, 1e150])) if r > 20 else 1.0)
+                for j in rng.integers(0, 16, size=3)] for r in range(200)]
+    labels = rng.integers(0, 2, size=200).astype(float)
+    *_, stopped = ftrl_reference(records, labels, 16, 1e300, batch_size)
+    assert stopped is not None and stopped > 20
+    m = Model(OptimizerConfig(learning_rate=1e300), 4)
+    with pytest.raises(NonFiniteError) as e:
+        m.train_csr(*to_csr(records), labels, batch_size=batch_size)
+    assert e.value.row == stopped
+
+
+def test_end_of_pass_step_is_reported_at_the_last_record(tmp_path):
+    src = _data(tmp_path, huge_line=19, n_lines=N_LINES)
+    r = ftrl("train", src, "-o", tmp_path / "m.parquet", "-q", "--batch-size", "8")
+    _one_line(r, f"{src}:{N_LINES}: the update made a weight non-finite")
+    assert not (tmp_path / "m.parquet").exists()
+
+
+def test_moving_average_is_guarded(tmp_path):
+    src = _data(tmp_path)
+    r = ftrl("train", src, "-o", tmp_path / "m.parquet", "-q", "--use-ema")
+    _one_line(r, f"{src}:{HUGE_LINE}: the update made a weight non-finite")
+
+
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_model_raises_at_the_row_whose_margin_is_not_finite(batch_size):
+    m = Model(OptimizerConfig(learning_rate=0.1), 4)
+    m.state[5, L.W] = 1.0
+    m.state[5, L.T] = 1.0
+    # row 2: the same feature twice, 1e308 each: the margin overflows to infinity
+    indptr, indices, data = to_csr([[(1, 1.0)], [(2, 1.0)], [(5, 1e308), (5, 1e308)], [(3, 1.0)]])
+    with pytest.raises(NonFiniteError, match="^row 2: the margin is not finite") as e:
+        m.train_csr(indptr, indices, data, np.ones(4), batch_size=batch_size)
+    assert e.value.row == 2
+    assert isinstance(e.value, ValueError)
+
+
+def test_model_raises_at_the_row_whose_update_overflows_float32_state():
+    # 1e300 fits a float64 but not the float32 state the weight is stored in
+    m = Model(OptimizerConfig(learning_rate=1e300), 4, dtype=np.float32)
+    indptr, indices, data = to_csr([[(1, 1.0)], [(2, 1.0)]])
+    with pytest.raises(NonFiniteError, match="^row 0: the update made a weight non-finite"):
+        m.train_csr(indptr, indices, data, np.ones(2))
+    ok = Model(OptimizerConfig(learning_rate=1e300), 4)
+    ok.train_csr(indptr, indices, data, np.ones(2))
+    assert np.isfinite(ok.state[:, L.W]).all()
+
+
+def test_callable_learning_rate_reaching_zero_is_caught_at_its_step():
+    rates = iter([0.1, 0.1, 0.0, 0.1])
+    m = Model(OptimizerConfig(learning_rate=lambda: next(rates)), 4)
+    indptr, indices, data = to_csr([[(1, 1.0)]] * 4)
+    with pytest.raises(NonFiniteError) as e:
+        m.train_csr(indptr, indices, data, np.ones(4))
+    assert e.value.row == 2
+
+
+def test_schedule_reaching_zero_is_caught(tmp_path):
+    src = _data(tmp_path, huge_line=0)
+    schedule = ('{"class_name": "PiecewiseConstantDecay", "config": '
+                '{"boundaries": [4], "values": [0.1, 0.0]}}')
+    r = ftrl("train", src, "-o", tmp_path / "m.parquet", "-q", "--learning-rate", schedule)
+    # iteration 4 (0-based) is the fifth record: the first step at the rate 0
+    _one_line(r, f"{src}:6: the ")
+
+
+def test_estimator_raises_a_clear_value_error():
+    X = np.array([[1.0, 0.0], [0.0, 1e200], [1.0, 1.0]])
+    with pytest.raises(ValueError, match="^row 1: the update made a weight non-finite"):
+        FtrlClassifier(learning_rate=0.1).fit(X, np.array([0, 1, 0]))
