@@ -3,6 +3,7 @@ update that would make a weight NaN or infinite stops training at its record (th
 file untouched), and a model with such weights is refused by every command."""
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from clirun import ftrl, sample
 from ftrlref import ftrl_reference, to_csr
@@ -171,3 +172,38 @@ def test_estimator_raises_a_clear_value_error():
     X = np.array([[1.0, 0.0], [0.0, 1e200], [1.0, 1.0]])
     with pytest.raises(ValueError, match="^row 1: the update made a weight non-finite"):
         FtrlClassifier(learning_rate=0.1).fit(X, np.array([0, 1, 0]))
+
+
+# ---- models with non-finite weights ----
+def _nan_model(tmp_path, column="weight", count=2):
+    path = tmp_path / "nan.parquet"
+    assert ftrl("train", sample("train.vw"), "-o", path, "-q", "--learning-rate", "0.1").code == 0
+    f = pq.ParquetFile(path)
+    table = f.read()
+    values = table.column(column).to_numpy().copy()
+    values[:count] = np.nan
+    table = table.set_column(table.column_names.index(column), column, [values])
+    table = table.replace_schema_metadata(f.schema_arrow.metadata)
+    pq.write_table(table, path)
+    return path
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate", "init-model"])
+def test_model_with_nan_weights_is_refused(tmp_path, command):
+    path = _nan_model(tmp_path)
+    if command == "init-model":
+        out = tmp_path / "out.parquet"
+        r = ftrl("train", sample("train.vw"), "-o", out, "-q", "--init-model", path)
+        assert not out.exists()
+    else:
+        r = ftrl(command, "-m", path, sample("test.vw"))
+        assert r.out == ""
+    _one_line(r, f"{path}: model has 2 non-finite weights; it cannot be used")
+
+
+def test_model_with_nan_optimizer_slots_cannot_be_continued(tmp_path):
+    path = _nan_model(tmp_path, column="accumulator", count=3)
+    r = ftrl("train", sample("train.vw"), "-o", tmp_path / "o.parquet", "-q",
+             "--init-model", path)
+    _one_line(r, f"{path}: model has 3 non-finite optimizer slot values; it cannot be used")
+    assert ftrl("predict", "-m", path, sample("test.vw")).code == 0  # its weights are fine
