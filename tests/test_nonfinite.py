@@ -207,3 +207,28 @@ def test_model_with_nan_optimizer_slots_cannot_be_continued(tmp_path):
              "--init-model", path)
     _one_line(r, f"{path}: model has 3 non-finite optimizer slot values; it cannot be used")
     assert ftrl("predict", "-m", path, sample("test.vw")).code == 0  # its weights are fine
+
+
+# ---- evaluate never shows a traceback ----
+def test_evaluate_nan_prediction_names_the_record(tmp_path):
+    model = tmp_path / "m.parquet"
+    src = tmp_path / "t.vw"
+    src.write_text("1 |a x\n0 |a y\n" * 5)
+    assert ftrl("train", src, "-o", model, "-q", "--learning-rate", "10", "--no-bias").code == 0
+    big = tmp_path / "big.vw"
+    # x's and y's weights are large and of opposite signs: x's product overflows to +inf,
+    # y's to -inf, and the margin is their sum, NaN
+    w = pq.read_table(model).column("weight").to_numpy()
+    assert np.isfinite(w).all() and len(w) == 2 and w.min() < -2 and w.max() > 2
+    big.write_text("1 |a x\n0 |a x:1e308 y:1e308\n")
+    r = ftrl("evaluate", "-m", model, big)
+    _one_line(r, f"{big}:2: the margin is NaN")
+
+
+def test_evaluate_metric_errors_are_one_line(tmp_path):
+    src = tmp_path / "t.vw"
+    src.write_text("1 0 |a x\n0 0 |a y\n")  # importance weights that sum to zero
+    preds = tmp_path / "p.txt"
+    preds.write_text("0.5\n0.5\n")
+    r = ftrl("evaluate", "--predictions", preds, src)
+    _one_line(r, "cannot evaluate: weights sum to zero")

@@ -21,6 +21,14 @@ def _labelled(batch) -> None:
                          "record has no label (evaluate needs labels)")
 
 
+def _finite(batch, p: np.ndarray) -> None:
+    bad = np.flatnonzero(np.isnan(p))
+    if bad.size:
+        raise InputError(batch.source, int(batch.lines[bad[0]]),
+                         "the margin is NaN (the values overflow with the model's weights); "
+                         "check the values")
+
+
 def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | None,
                  as_json: bool, reader: dict) -> None:
     prepare_for_run()
@@ -30,6 +38,7 @@ def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | N
     if model_path is not None:
         for batch, p in scored_batches(inputs, model_path, reader):
             _labelled(batch)
+            _finite(batch, p)
             ys.append(batch.labels)
             ps.append(p)
             ws.append(batch.weights)
@@ -48,7 +57,10 @@ def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | N
         raise FtrlError("no labelled records in the input")
     if len(p) != len(y):
         raise FtrlError(f"{predictions}: {len(p)} predictions for {len(y)} records")
-    report = evaluate(y, p, w)
+    try:
+        report = evaluate(y, p, w)
+    except ValueError as e:  # checked above; what remains (weights sum to zero...) is one line
+        raise FtrlError(f"cannot evaluate: {e}") from None
     if as_json:
         print(json.dumps(report, indent=2))
     else:
