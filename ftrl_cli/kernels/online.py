@@ -56,8 +56,9 @@ def _update(state, j, g, lr, hp, stamp):
     state[j, Z] = z
     state[j, N] = n
     state[j, T] = stamp
-    # as stored: a float32 state can overflow where the float64 result did not
-    return math.isfinite(state[j, W])
+    # 0.0 for a finite weight, NaN otherwise; as stored: a float32 state can overflow where
+    # the float64 result did not
+    return state[j, W] - state[j, W]
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
@@ -103,10 +104,11 @@ def train_online(indptr, indices, values, labels, weights, base, state, gbuf, ma
         p = sigmoid(margin)
         preds[r] = p
         d = weights[r] * (p - labels[r])
-        finite = True
+        # sums _update's 0-or-NaN results: cheaper than testing every weight
+        nonfinite = 0.0
         if not repeated:
             for k in range(start, end):
-                finite &= _update(state, indices[k], d * values[k], lr, hp, stamp)
+                nonfinite += _update(state, indices[k], d * values[k], lr, hp, stamp)
         else:
             # A feature occurs twice (or a hash collision): its gradient is the sum.
             for k in range(start, end):
@@ -115,15 +117,15 @@ def train_online(indptr, indices, values, labels, weights, base, state, gbuf, ma
                 j = indices[k]
                 if mark[j] & MARK_ACTIVE == 0:
                     mark[j] |= MARK_ACTIVE
-                    finite &= _update(state, j, gbuf[j], lr, hp, stamp)
+                    nonfinite += _update(state, j, gbuf[j], lr, hp, stamp)
             for k in range(start, end):
                 j = indices[k]
                 mark[j] &= ~MARK_ACTIVE
                 gbuf[j] = 0.0
         if use_bias:
-            finite &= _update(state, bias_row, d, lr, hp, stamp)
+            nonfinite += _update(state, bias_row, d, lr, hp, stamp)
         ctr[CTR_IT] += 1
         ctr[CTR_EXAMPLES] += 1
-        if not finite:
+        if nonfinite != 0.0:
             return 2 * r + FAIL_WEIGHT
     return OK
