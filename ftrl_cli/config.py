@@ -99,7 +99,7 @@ class OptimizerConfig:
 
         >>> OptimizerConfig(learning_rate=0.0).validate_training()  # doctest: +ELLIPSIS
         Traceback (most recent call last):
-        ftrl_cli.errors.FtrlError: --learning-rate: `learning_rate` must not be 0 ...
+        ftrl_cli.errors.FtrlError: --learning-rate: `learning_rate` must not be 0: the FTRL ...
         """
         self.validate()
         lr = self.learning_rate

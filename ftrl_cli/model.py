@@ -21,7 +21,7 @@ from ftrl_cli.errors import NonFiniteError
 from ftrl_cli.kernels import layout as L
 from ftrl_cli.kernels.ftrl import catch_up_all
 from ftrl_cli.kernels.online import train_online
-from ftrl_cli.kernels.predict import NO_BASE
+from ftrl_cli.kernels.predict import NO_BASE, base_margins
 from ftrl_cli.kernels.train import flush_step, train_rows
 from ftrl_cli.schedules import Schedule
 
@@ -127,19 +127,15 @@ class Model:
         >>> m = Model(OptimizerConfig(learning_rate=0.5), hash_bits=4)
         >>> m.train_csr(np.array([0, 1]), np.array([0], np.int32), np.ones(1), np.ones(1))
         array([0.5])
-        >>> m.train_csr(np.array([0, 0]), np.array([], np.int32), np.ones(0), np.ones(1),
-        ...             base=np.array([-2.0])).round(4)
-        array([0.1347])
+        >>> fresh = Model(OptimizerConfig(learning_rate=0.5), hash_bits=4)
+        >>> fresh.train_csr(np.array([0, 0]), np.array([], np.int32), np.ones(0), np.ones(1),
+        ...                 base=np.array([-2.0])).round(4)  # sigmoid(-2 + 0 + 0)
+        array([0.1192])
         """
         n = len(indptr) - 1
         if weights is None:
             weights = np.ones(n)
-        if base is None:
-            base = NO_BASE
-        else:
-            base = np.ascontiguousarray(base, dtype=np.float64)
-            if base.shape != (n,):
-                raise ValueError(f"base has shape {base.shape}, expected ({n},)")
+        base = base_margins(base, n)
         preds = np.empty(n)
         if callable(self.config.learning_rate) and not isinstance(self.config.learning_rate,
                                                                   Schedule):

@@ -104,3 +104,9 @@ def test_train_and_predict_commands_use_the_batches_base(monkeypatch, tmp_path):
     assert first.base is not None and second.base is None
     plain = margins(*to_csr(records), w, b)
     np.testing.assert_array_equal(np.concatenate([p1, p2]), probabilities(plain + offsets))
+
+
+def test_score_refuses_a_base_of_the_wrong_length():
+    with pytest.raises(ValueError, match="base"):
+        score(np.array([0, 0, 0]), np.zeros(0, np.int32), np.zeros(0), np.ones(4), 0.0,
+              base=np.zeros(3))

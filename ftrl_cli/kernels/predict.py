@@ -10,7 +10,21 @@ import numpy as np
 from ftrl_cli.kernels.jit import njit
 from ftrl_cli.kernels.memory import prefetch
 
-NO_BASE = np.empty(0)
+NO_BASE = np.empty(0)  # what the kernels take for "no record has a base margin"
+
+
+def base_margins(base: np.ndarray | None, n: int) -> np.ndarray:
+    """``base`` as the kernels take it: ``n`` float64 margins, or `NO_BASE` for None.
+
+    >>> base_margins(None, 3).shape, base_margins([1, 2], 2)
+    ((0,), array([1., 2.]))
+    """
+    if base is None:
+        return NO_BASE
+    base = np.ascontiguousarray(base, dtype=np.float64)
+    if base.shape != (n,):
+        raise ValueError(f"base has shape {base.shape}, expected ({n},)")
+    return base
 
 
 def score(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, weights: np.ndarray,
@@ -26,8 +40,8 @@ def score(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, weights: 
     array([0.5, 0.5])
     """
     out = np.empty(len(indptr) - 1)
-    base = NO_BASE if base is None else np.ascontiguousarray(base, dtype=np.float64)
-    _score_into(indptr, indices, values, weights, bias, logistic, base, out)
+    _score_into(indptr, indices, values, weights, bias, logistic, base_margins(base, len(out)),
+                out)
     return out
 
 
