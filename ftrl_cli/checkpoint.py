@@ -151,7 +151,21 @@ def load(path: str, weights_only: bool = False) -> Checkpoint:
     columns = {name: table.column(name).to_numpy(zero_copy_only=False)
                for name in table.column_names if name != "variable"}
     columns["is_bias"] = _is_bias(table.column("variable"), path)
+    _check_finite(columns, path)
     return Checkpoint(path, meta, columns)
+
+
+# Weights and the optimizer slots training continues from; a NaN or infinity in any of them
+# makes every prediction or update it touches meaningless.
+_WEIGHT_COLUMNS = ("weight", "training_weight", "average")
+_SLOT_COLUMNS = ("linear", "accumulator", "gradient_accumulator")
+
+
+def _check_finite(columns: dict[str, np.ndarray], path: str) -> None:
+    for names, what in ((_WEIGHT_COLUMNS, "weights"), (_SLOT_COLUMNS, "optimizer slot values")):
+        bad = sum(int(np.count_nonzero(~np.isfinite(columns[c]))) for c in names if c in columns)
+        if bad:
+            raise FtrlError(f"{path}: model has {bad} non-finite {what}; it cannot be used")
 
 
 def _is_bias(variable, path: str) -> np.ndarray:

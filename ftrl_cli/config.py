@@ -91,6 +91,23 @@ class OptimizerConfig:
                 _fail(arg, f"`{arg}` needs to be {sign}. Received: {arg}={v}.")
         return self
 
+    def validate_training(self) -> OptimizerConfig:
+        """`validate`, and refuse a learning rate of 0, for which the update is undefined.
+
+        Keras accepts 0 and then divides by it (``beta / (2 * lr)``, ``sqrt(n) / lr``): every
+        weight becomes NaN.  A schedule that reaches 0 is stopped by the training guard.
+
+        >>> OptimizerConfig(learning_rate=0.0).validate_training()  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ftrl_cli.errors.FtrlError: --learning-rate: `learning_rate` must not be 0: the FTRL ...
+        """
+        self.validate()
+        lr = self.learning_rate
+        if isinstance(lr, float) and lr == 0.0:
+            _fail("learning_rate", "`learning_rate` must not be 0: the FTRL update divides by "
+                  f"it. Received: learning_rate={lr!r}")
+        return self
+
     # ---- Keras JSON ----
     def keras_config(self) -> dict:
         """Exactly what ``keras.optimizers.Ftrl(...).get_config()`` returns."""

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ftrl_cli.errors import FtrlError
 from ftrl_cli.kernels.predict import margins, probabilities
 from ftrl_cli.model import Model
 from ftrl_cli.optimizer import is_keras_schedule, optimizer_config
@@ -121,6 +122,10 @@ class FtrlClassifier:
                 raise ValueError(f"`{key}` must be an integer >= {low}. Received: {value!r}")
         kwargs = {k: v for k, v in self.get_params().items() if k not in _OWN}
         config = optimizer_config(**kwargs)
+        try:
+            config.validate_training()
+        except FtrlError as e:  # Keras's wording, without the CLI option's name
+            raise ValueError(str(e).partition(": ")[2]) from None
         holder: list[Model] = []
         lr = config.learning_rate
         if is_keras_schedule(lr):

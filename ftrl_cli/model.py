@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ftrl_cli.config import OptimizerConfig
+from ftrl_cli.errors import NonFiniteError
 from ftrl_cli.kernels import layout as L
 from ftrl_cli.kernels.ftrl import catch_up_all
 from ftrl_cli.kernels.online import train_online
+from ftrl_cli.kernels.predict import NO_BASE, base_margins
 from ftrl_cli.kernels.train import flush_step, train_rows
 from ftrl_cli.schedules import Schedule
 
@@ -37,7 +39,7 @@ class Model:
         use_bias: bool = True,
         dtype: type = np.float64,
     ) -> None:
-        self.config = config.validate()
+        self.config = config.validate_training()
         self.hash_bits = hash_bits
         self.use_bias = use_bias
         self.n_features = 1 << hash_bits
@@ -101,9 +103,10 @@ class Model:
         labels: np.ndarray,
         weights: np.ndarray | None = None,
         batch_size: int = 1,
+        base: np.ndarray | None = None,
     ) -> np.ndarray:
         """Train on the rows of ``X`` in order; return each row's probability before its step."""
-        return self.train_csr(X.indptr, X.indices, X.data, labels, weights, batch_size)
+        return self.train_csr(X.indptr, X.indices, X.data, labels, weights, batch_size, base)
 
     def train_csr(
         self,
@@ -113,47 +116,66 @@ class Model:
         labels: np.ndarray,
         weights: np.ndarray | None = None,
         batch_size: int = 1,
+        base: np.ndarray | None = None,
     ) -> np.ndarray:
         """`train` on a CSR matrix given as its three arrays, the way the readers emit them.
+
+        ``base``, if given, holds each row's base margin (Vowpal Wabbit's initial prediction):
+        a row's margin is ``base + w.x + bias``.  Raises :class:`NonFiniteError` at the first
+        row whose margin or update is not finite (then the model must not be saved).
 
         >>> m = Model(OptimizerConfig(learning_rate=0.5), hash_bits=4)
         >>> m.train_csr(np.array([0, 1]), np.array([0], np.int32), np.ones(1), np.ones(1))
         array([0.5])
+        >>> fresh = Model(OptimizerConfig(learning_rate=0.5), hash_bits=4)
+        >>> fresh.train_csr(np.array([0, 0]), np.array([], np.int32), np.ones(0), np.ones(1),
+        ...                 base=np.array([-2.0])).round(4)  # sigmoid(-2 + 0 + 0)
+        array([0.1192])
         """
         n = len(indptr) - 1
         if weights is None:
             weights = np.ones(n)
+        base = base_margins(base, n)
         preds = np.empty(n)
         if callable(self.config.learning_rate) and not isinstance(self.config.learning_rate,
                                                                   Schedule):
             # A Python callable is asked once per step, as Keras does.
             for r in range(n):
                 lo, hi = int(indptr[r]), int(indptr[r + 1])
-                preds[r : r + 1] = self._train_rows(
-                    np.array([0, hi - lo]), indices[lo:hi], data[lo:hi], labels[r : r + 1],
-                    weights[r : r + 1], batch_size)
+                one = base[r : r + 1] if len(base) else NO_BASE
+                self._train_rows(np.array([0, hi - lo]), indices[lo:hi], data[lo:hi],
+                                 labels[r : r + 1], weights[r : r + 1], one, batch_size,
+                                 preds[r : r + 1], first_row=r)
             return preds
-        return self._train_rows(indptr, indices, data, labels, weights, batch_size, preds)
+        self._train_rows(indptr, indices, data, labels, weights, base, batch_size, preds)
+        return preds
 
-    def _train_rows(self, indptr, indices, data, labels, weights, batch_size, preds=None):
-        if preds is None:
-            preds = np.empty(len(indptr) - 1)
+    def _train_rows(self, indptr, indices, data, labels, weights, base, batch_size, preds,
+                    first_row=0):
         state, gbuf, mark, active, pending, ctr, hp, cols, kind, params = self._kernel_args()
         indptr = np.asarray(indptr).astype(np.int64, copy=False)
         data = np.asarray(data).astype(np.float64, copy=False)
         labels = np.asarray(labels, dtype=np.float64)
         weights = np.asarray(weights, dtype=np.float64)
         if self._online(batch_size):
-            train_online(indptr, indices, data, labels, weights, state, gbuf, mark, ctr, hp,
-                         kind, params, preds)
+            code = train_online(indptr, indices, data, labels, weights, base, state, gbuf, mark,
+                                ctr, hp, kind, params, preds)
         else:
-            train_rows(indptr, indices, data, labels, weights, state, gbuf, mark, active,
-                       pending, ctr, hp, cols, kind, params, int(batch_size), preds)
-        return preds
+            code = train_rows(indptr, indices, data, labels, weights, base, state, gbuf, mark,
+                              active, pending, ctr, hp, cols, kind, params, int(batch_size),
+                              preds)
+        if code != L.OK:
+            row, fail = divmod(int(code), 2)
+            message = NonFiniteError.MARGIN if fail == L.FAIL_MARGIN else NonFiniteError.WEIGHT
+            raise NonFiniteError(first_row + row, message)
 
     def flush(self) -> None:
-        """Apply the gathered partial step, as Keras does with an epoch's last, short batch."""
-        flush_step(*self._kernel_args())
+        """Apply the gathered partial step, as Keras does with an epoch's last, short batch.
+
+        Raises :class:`NonFiniteError` (``row`` None) if it made a weight non-finite.
+        """
+        if not flush_step(*self._kernel_args()):
+            raise NonFiniteError(None, NonFiniteError.WEIGHT)
 
     # ---- the moving average ----
     def _ema_args(self) -> tuple[int, int, float]:

@@ -82,8 +82,8 @@ def test_online_fast_path_equals_general_path(cfg):
     p_slow = np.empty(len(y))
     args = slow._kernel_args()
     state, gbuf, mark, active, pending, ctr, hp, cols, kind, params = args
-    train_rows(X.indptr.astype(np.int64), X.indices, X.data, y, w, state, gbuf, mark, active,
-               pending, ctr, hp, cols, kind, params, 1, p_slow)
+    train_rows(X.indptr.astype(np.int64), X.indices, X.data, y, w, np.empty(0), state, gbuf,
+               mark, active, pending, ctr, hp, cols, kind, params, 1, p_slow)
     np.testing.assert_allclose(p_fast, p_slow, rtol=0, atol=1e-13)
     keep = [0, 1, 2]
     np.testing.assert_allclose(fast.state[:, keep], slow.state[:, keep], rtol=0, atol=1e-13)

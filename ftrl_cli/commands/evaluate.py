@@ -22,6 +22,14 @@ def _labelled(batch) -> None:
                          "record has no label (evaluate needs labels)")
 
 
+def _finite(batch, p: np.ndarray) -> None:
+    bad = np.flatnonzero(np.isnan(p))
+    if bad.size:
+        raise InputError(batch.source, int(batch.lines[bad[0]]),
+                         "the margin is NaN (the values overflow with the model's weights); "
+                         "check the values")
+
+
 def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | None,
                  as_json: bool, reader: dict) -> None:
     prepare_for_run()
@@ -32,6 +40,7 @@ def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | N
         hint = "evaluate needs the label column the model was trained with"
         for batch, p in scored_batches(inputs, model_path, reader, label_hint=hint):
             _labelled(batch)
+            _finite(batch, p)
             ys.append(batch.labels)
             ps.append(p)
             ws.append(batch.weights)
@@ -51,7 +60,10 @@ def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | N
         raise FtrlError("no labelled records in the input")
     if len(p) != len(y):
         raise FtrlError(f"{predictions}: {len(p)} predictions for {len(y)} records")
-    report = evaluate(y, p, w)
+    try:
+        report = evaluate(y, p, w)
+    except ValueError as e:  # checked above; what remains (weights sum to zero...) is one line
+        raise FtrlError(f"cannot evaluate: {e}") from None
     if as_json:
         print(json.dumps(report, indent=2))
     else:

@@ -40,7 +40,7 @@ def build_optimizer_config(base: OptimizerConfig, config_file: str | None,
     changes = dict(flags)
     if "learning_rate" in changes:
         changes["learning_rate"] = parse_learning_rate(changes["learning_rate"])
-    return cfg.override(**changes).validate()
+    return cfg.override(**changes).validate_training()
 
 
 def check_inputs(paths: list[str]) -> None:

@@ -40,7 +40,8 @@ def scored_batches(inputs: list[str], model_path: str, reader: dict, raw: bool =
     first_run_notice()
 
     def score(batch: Batch) -> np.ndarray:
-        return score_rows(batch.indptr, batch.indices, batch.data, w, bias, logistic=not raw)
+        return score_rows(batch.indptr, batch.indices, batch.data, w, bias, logistic=not raw,
+                          base=batch.base)
 
     # Scoring has no order dependency: both cores parse and score, batches stay in order.
     for batch in prefetch(read_batches(inputs, spec, workers=2, score=score)):

@@ -13,7 +13,7 @@ from ftrl_cli._jit import first_run_notice
 from ftrl_cli._runtime import prepare_for_run
 from ftrl_cli.commands.options import build_optimizer_config, check_inputs, check_writable
 from ftrl_cli.config import OptimizerConfig
-from ftrl_cli.errors import FtrlError, InputError
+from ftrl_cli.errors import FtrlError, InputError, NonFiniteError
 from ftrl_cli.model import Model
 from ftrl_cli.pipeline import prefetch
 from ftrl_cli.progress import Progress
@@ -65,12 +65,19 @@ def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
     # them is enough to keep the learner busy, and keeps peak memory flat in the row count.
     # Without the reader thread everything runs on this one.
     batches = read_batches(inputs, spec, workers=2 if reader_thread else 1)
-    for batch in prefetch(batches, depth=1) if reader_thread else batches:
-        missing = np.flatnonzero(np.isnan(batch.labels))
-        if missing.size:
-            raise InputError(batch.source, int(batch.lines[missing[0]]),
-                             "record has no label (training needs 0/1 or -1/1)")
-        preds = model.train_csr(batch.indptr, batch.indices, batch.data, batch.labels,
-                                batch.weights, batch_size)
-        progress.update(batch.labels, preds, batch.weights, np.diff(batch.indptr))
-    model.flush()
+    last = None  # the last non-empty batch: where the end-of-pass step is reported
+    try:
+        for batch in prefetch(batches, depth=1) if reader_thread else batches:
+            last = batch if len(batch) else last
+            missing = np.flatnonzero(np.isnan(batch.labels))
+            if missing.size:
+                raise InputError(batch.source, int(batch.lines[missing[0]]),
+                                 "record has no label (training needs 0/1 or -1/1)")
+            preds = model.train_csr(batch.indptr, batch.indices, batch.data, batch.labels,
+                                    batch.weights, batch_size, batch.base)
+            progress.update(batch.labels, preds, batch.weights, np.diff(batch.indptr))
+        model.flush()
+    except NonFiniteError as e:
+        # The end-of-pass step (row None) follows the last record read.
+        row = len(last) - 1 if e.row is None else e.row
+        raise InputError(last.source, int(last.lines[row]), e.message) from None

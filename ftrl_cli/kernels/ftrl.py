@@ -124,7 +124,8 @@ def apply_step(state, gbuf, mark, active, pending, ctr, hp, cols, sched_kind, sc
     """Apply one optimizer iteration to the gathered gradient sums and reset the gather buffers.
 
     ``gbuf[j]`` holds the sum over the step's records of each record's gradient; the step uses
-    their mean, as a Keras model does with a batch.
+    their mean, as a Keras model does with a batch.  Returns whether every weight (and moving
+    average) it wrote is finite.
     """
     it = ctr[CTR_IT]
     stamp = float((ctr[CTR_EXAMPLES] - 1) % STAMP_MOD + 1)
@@ -161,7 +162,7 @@ def apply_step(state, gbuf, mark, active, pending, ctr, hp, cols, sched_kind, sc
             ctr[CTR_IT] = it + 1
             ctr[CTR_NACT] = 0
             ctr[CTR_ROWS] = 0
-            return
+            return True
         for i in range(ctr[CTR_NPEND]):
             j = pending[i]
             mark[j] &= ~MARK_PENDING
@@ -190,6 +191,7 @@ def apply_step(state, gbuf, mark, active, pending, ctr, hp, cols, sched_kind, sc
     freq = int(hp[HP_EMA_FREQ])
     ema_accum = accum if accum >= 2 else 1
     ema_m, overwrite = ema_step_rule(it, ema_accum, freq, momentum)
+    finite = True
     for i in range(nact):
         j = active[i]
         if state[j, T] == 0.0:
@@ -208,16 +210,20 @@ def apply_step(state, gbuf, mark, active, pending, ctr, hp, cols, sched_kind, sc
             c_avg = cols[COL_AVG]
             avg = ema_m * state[j, c_avg] + (1.0 - ema_m) * w
             state[j, c_avg] = avg
+            finite &= math.isfinite(state[j, c_avg])
             if overwrite:
                 w = avg
             state[j, cols[COL_EST]] = it + 1
         state[j, W] = w
+        # as stored: a float32 state can overflow where the float64 result did not
+        finite &= math.isfinite(state[j, W])
         state[j, T] = stamp
         gbuf[j] = 0.0
         mark[j] &= ~MARK_ACTIVE
     ctr[CTR_IT] = it + 1
     ctr[CTR_NACT] = 0
     ctr[CTR_ROWS] = 0
+    return finite
 
 
 @njit(nogil=True, cache=True, error_model="numpy")

@@ -52,3 +52,9 @@ N_CTR = 5
 # Bits of the ``mark`` uint8 array.
 MARK_ACTIVE = 1
 MARK_PENDING = 2
+
+# What the training kernels return: OK, or ``2 * row + FAIL_*`` for the first record at which
+# training stopped (its update made a weight non-finite, or its margin was not finite).
+OK = -1
+FAIL_WEIGHT = 0
+FAIL_MARGIN = 1

@@ -6,11 +6,15 @@ global_clipnorm, EMA or gradient accumulation).  It computes exactly what ``trai
 prediction and updated while their cache lines are still hot.
 """
 
+import math
+
 from ftrl_cli.kernels.ftrl import coordinate_update
 from ftrl_cli.kernels.jit import njit
 from ftrl_cli.kernels.layout import (
     CTR_EXAMPLES,
     CTR_IT,
+    FAIL_MARGIN,
+    FAIL_WEIGHT,
     HP_BETA,
     HP_BIAS,
     HP_CLIPVALUE,
@@ -22,6 +26,7 @@ from ftrl_cli.kernels.layout import (
     HP_SHRINK,
     HP_WD,
     MARK_ACTIVE,
+    OK,
     STAMP_MOD,
     N,
     T,
@@ -51,15 +56,24 @@ def _update(state, j, g, lr, hp, stamp):
     state[j, Z] = z
     state[j, N] = n
     state[j, T] = stamp
+    # 0.0 for a finite weight, NaN otherwise; as stored: a float32 state can overflow where
+    # the float64 result did not
+    return state[j, W] - state[j, W]
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def train_online(indptr, indices, values, labels, weights, state, gbuf, mark, ctr, hp,
+def train_online(indptr, indices, values, labels, weights, base, state, gbuf, mark, ctr, hp,
                  sched_kind, sched_p, preds):
-    """One optimizer step per record, in order; ``preds[r]`` is the probability before it."""
+    """One optimizer step per record, in order; ``preds[r]`` is the probability before it.
+
+    ``base`` holds each record's base margin, or is empty.  Returns ``OK``, or stops at the
+    first record whose margin is not finite or whose update makes a weight non-finite and
+    returns ``2 * row + FAIL_MARGIN`` or ``FAIL_WEIGHT`` (kernels.layout).
+    """
     bias_row = state.shape[0] - 1
     use_bias = hp[HP_BIAS] != 0.0
     init_acc = hp[HP_INIT_ACC]
+    has_base = base.shape[0] != 0
     if use_bias and state[bias_row, T] == 0.0:
         state[bias_row, N] = init_acc
     n_rows = indptr.shape[0] - 1
@@ -83,12 +97,18 @@ def train_online(indptr, indices, values, labels, weights, state, gbuf, mark, ct
             elif t == 0.0:
                 state[j, N] = init_acc
             state[j, T] = stamp
+        if has_base:
+            margin += base[r]
+        if not math.isfinite(margin):
+            return 2 * r + FAIL_MARGIN
         p = sigmoid(margin)
         preds[r] = p
         d = weights[r] * (p - labels[r])
+        # sums _update's 0-or-NaN results: cheaper than testing every weight
+        nonfinite = 0.0
         if not repeated:
             for k in range(start, end):
-                _update(state, indices[k], d * values[k], lr, hp, stamp)
+                nonfinite += _update(state, indices[k], d * values[k], lr, hp, stamp)
         else:
             # A feature occurs twice (or a hash collision): its gradient is the sum.
             for k in range(start, end):
@@ -97,12 +117,15 @@ def train_online(indptr, indices, values, labels, weights, state, gbuf, mark, ct
                 j = indices[k]
                 if mark[j] & MARK_ACTIVE == 0:
                     mark[j] |= MARK_ACTIVE
-                    _update(state, j, gbuf[j], lr, hp, stamp)
+                    nonfinite += _update(state, j, gbuf[j], lr, hp, stamp)
             for k in range(start, end):
                 j = indices[k]
                 mark[j] &= ~MARK_ACTIVE
                 gbuf[j] = 0.0
         if use_bias:
-            _update(state, bias_row, d, lr, hp, stamp)
+            nonfinite += _update(state, bias_row, d, lr, hp, stamp)
         ctr[CTR_IT] += 1
         ctr[CTR_EXAMPLES] += 1
+        if nonfinite != 0.0:
+            return 2 * r + FAIL_WEIGHT
+    return OK

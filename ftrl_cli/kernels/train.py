@@ -9,12 +9,15 @@ from ftrl_cli.kernels.layout import (
     CTR_IT,
     CTR_NACT,
     CTR_ROWS,
+    FAIL_MARGIN,
+    FAIL_WEIGHT,
     HP_ACCUM,
     HP_BIAS,
     HP_EMA,
     HP_EMA_FREQ,
     HP_EMA_MOM,
     MARK_ACTIVE,
+    OK,
     W,
 )
 from ftrl_cli.kernels.memory import prefetch
@@ -35,6 +38,7 @@ def train_rows(
     values,
     labels,
     weights,
+    base,
     state,
     gbuf,
     mark,
@@ -53,6 +57,10 @@ def train_rows(
     A step gathers ``batch_size`` records (mean gradient of logistic loss, importance-weighted)
     and is applied when full; a partial step stays gathered in ``gbuf`` across calls, so input
     chunking never changes the result.  Call ``flush_step`` at the end of a pass.
+
+    ``base`` holds each record's base margin, or is empty.  Returns ``OK``, or stops at the
+    first record whose margin is not finite, or whose step (applied after it) made a weight
+    non-finite: ``2 * row + FAIL_MARGIN`` or ``FAIL_WEIGHT`` (kernels.layout).
     """
     bias_row = state.shape[0] - 1
     use_bias = hp[HP_BIAS] != 0.0
@@ -61,6 +69,7 @@ def train_rows(
     ema_accum = accum if accum >= 2 else 1
     freq = int(hp[HP_EMA_FREQ])
     momentum = hp[HP_EMA_MOM]
+    has_base = base.shape[0] != 0
     n_rows = indptr.shape[0] - 1
     for r in range(n_rows):
         start = indptr[r]
@@ -80,6 +89,10 @@ def train_rows(
         margin = state[bias_row, W] if use_bias else 0.0
         for k in range(start, end):
             margin += state[indices[k], W] * values[k]
+        if has_base:
+            margin += base[r]
+        if not math.isfinite(margin):
+            return 2 * r + FAIL_MARGIN
         p = sigmoid(margin)
         preds[r] = p
         d = weights[r] * (p - labels[r])
@@ -101,11 +114,19 @@ def train_rows(
         ctr[CTR_ROWS] += 1
         ctr[CTR_EXAMPLES] += 1
         if ctr[CTR_ROWS] >= batch_size:
-            apply_step(state, gbuf, mark, active, pending, ctr, hp, cols, sched_kind, sched_p)
+            if not apply_step(state, gbuf, mark, active, pending, ctr, hp, cols, sched_kind,
+                              sched_p):
+                return 2 * r + FAIL_WEIGHT
+    return OK
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
 def flush_step(state, gbuf, mark, active, pending, ctr, hp, cols, sched_kind, sched_p):
-    """Apply a partial step (the last, smaller batch of a pass), if any record is gathered."""
+    """Apply a partial step (the last, smaller batch of a pass), if any record is gathered.
+
+    Returns whether every weight it wrote is finite.
+    """
     if ctr[CTR_ROWS] > 0:
-        apply_step(state, gbuf, mark, active, pending, ctr, hp, cols, sched_kind, sched_p)
+        return apply_step(state, gbuf, mark, active, pending, ctr, hp, cols, sched_kind,
+                          sched_p)
+    return True
