@@ -43,7 +43,7 @@ def _data(tmp_path, huge_line=HUGE_LINE, n_lines=N_LINES):
 # ---- learning rate 0 ----
 def test_cli_refuses_learning_rate_zero_before_training(tmp_path):
     model = tmp_path / "m.parquet"
-    r = ftrl("train", sample("train.vw"), "-o", model, "-q", "--learning-rate", "0")
+    r = ftrl("train", sample("train.vw"), "-o", model, "--quiet", "--learning-rate", "0")
     msg = _one_line(r, "--learning-rate: ")
     assert "learning_rate" in msg and "0" in msg
     assert not model.exists()
@@ -52,7 +52,7 @@ def test_cli_refuses_learning_rate_zero_before_training(tmp_path):
 def test_optimizer_config_file_with_learning_rate_zero_is_refused(tmp_path):
     cfg = tmp_path / "opt.json"
     cfg.write_text('{"learning_rate": 0.0}')
-    r = ftrl("train", sample("train.vw"), "-o", tmp_path / "m.parquet", "-q",
+    r = ftrl("train", sample("train.vw"), "-o", tmp_path / "m.parquet", "--quiet",
              "--optimizer-config", cfg)
     _one_line(r, "--learning-rate: ")
 
@@ -83,9 +83,9 @@ def test_keras_compatible_ftrl_keeps_accepting_learning_rate_zero(keras):
 def test_overflowing_update_stops_at_its_record_and_keeps_the_old_model(tmp_path, batch_size):
     src = _data(tmp_path)
     model = tmp_path / "m.parquet"
-    assert ftrl("train", sample("train.vw"), "-o", model, "-q").code == 0
+    assert ftrl("train", sample("train.vw"), "-o", model, "--quiet").code == 0
     before = model.read_bytes()
-    r = ftrl("train", src, "-o", model, "-q", "--learning-rate", "0.5",
+    r = ftrl("train", src, "-o", model, "--quiet", "--learning-rate", "0.5",
              "--batch-size", batch_size)
     # A step is applied after its last record: the 8-record step holding line 13 ends at 16.
     line = HUGE_LINE if batch_size == 1 else -(-HUGE_LINE // 8) * 8
@@ -95,7 +95,7 @@ def test_overflowing_update_stops_at_its_record_and_keeps_the_old_model(tmp_path
     # and not earlier: the records before the huge one train to a finite model
     head = tmp_path / "head.vw"
     head.write_text("".join(src.read_text().splitlines(keepends=True)[: HUGE_LINE - 1]))
-    assert ftrl("train", head, "-o", tmp_path / "h.parquet", "-q", "--learning-rate", "0.5",
+    assert ftrl("train", head, "-o", tmp_path / "h.parquet", "--quiet", "--learning-rate", "0.5",
                 "--batch-size", batch_size).code == 0
 
 
@@ -115,14 +115,14 @@ def test_huge_learning_rate_stops_where_a_numpy_learner_does(batch_size):
 
 def test_end_of_pass_step_is_reported_at_the_last_record(tmp_path):
     src = _data(tmp_path, huge_line=19, n_lines=N_LINES)
-    r = ftrl("train", src, "-o", tmp_path / "m.parquet", "-q", "--batch-size", "8")
+    r = ftrl("train", src, "-o", tmp_path / "m.parquet", "--quiet", "--batch-size", "8")
     _one_line(r, f"{src}:{N_LINES}: the update made a weight non-finite")
     assert not (tmp_path / "m.parquet").exists()
 
 
 def test_moving_average_is_guarded(tmp_path):
     src = _data(tmp_path)
-    r = ftrl("train", src, "-o", tmp_path / "m.parquet", "-q", "--use-ema")
+    r = ftrl("train", src, "-o", tmp_path / "m.parquet", "--quiet", "--use-ema")
     _one_line(r, f"{src}:{HUGE_LINE}: the update made a weight non-finite")
 
 
@@ -163,7 +163,7 @@ def test_schedule_reaching_zero_is_caught(tmp_path):
     src = _data(tmp_path, huge_line=0)
     schedule = ('{"class_name": "PiecewiseConstantDecay", "config": '
                 '{"boundaries": [4], "values": [0.1, 0.0]}}')
-    r = ftrl("train", src, "-o", tmp_path / "m.parquet", "-q", "--learning-rate", schedule)
+    r = ftrl("train", src, "-o", tmp_path / "m.parquet", "--quiet", "--learning-rate", schedule)
     # iteration 4 (0-based) is the fifth record: the first step at the rate 0
     _one_line(r, f"{src}:6: the ")
 
@@ -177,7 +177,7 @@ def test_estimator_raises_a_clear_value_error():
 # ---- models with non-finite weights ----
 def _nan_model(tmp_path, column="weight", count=2):
     path = tmp_path / "nan.parquet"
-    assert ftrl("train", sample("train.vw"), "-o", path, "-q", "--learning-rate", "0.1").code == 0
+    assert ftrl("train", sample("train.vw"), "-o", path, "--quiet", "--learning-rate", "0.1").code == 0
     f = pq.ParquetFile(path)
     table = f.read()
     values = table.column(column).to_numpy().copy()
@@ -193,7 +193,7 @@ def test_model_with_nan_weights_is_refused(tmp_path, command):
     path = _nan_model(tmp_path)
     if command == "init-model":
         out = tmp_path / "out.parquet"
-        r = ftrl("train", sample("train.vw"), "-o", out, "-q", "--init-model", path)
+        r = ftrl("train", sample("train.vw"), "-o", out, "--quiet", "--init-model", path)
         assert not out.exists()
     else:
         r = ftrl(command, "-m", path, sample("test.vw"))
@@ -203,7 +203,7 @@ def test_model_with_nan_weights_is_refused(tmp_path, command):
 
 def test_model_with_nan_optimizer_slots_cannot_be_continued(tmp_path):
     path = _nan_model(tmp_path, column="accumulator", count=3)
-    r = ftrl("train", sample("train.vw"), "-o", tmp_path / "o.parquet", "-q",
+    r = ftrl("train", sample("train.vw"), "-o", tmp_path / "o.parquet", "--quiet",
              "--init-model", path)
     _one_line(r, f"{path}: model has 3 non-finite optimizer slot values; it cannot be used")
     assert ftrl("predict", "-m", path, sample("test.vw")).code == 0  # its weights are fine
@@ -214,7 +214,7 @@ def test_evaluate_nan_prediction_names_the_record(tmp_path):
     model = tmp_path / "m.parquet"
     src = tmp_path / "t.vw"
     src.write_text("1 |a x\n0 |a y\n" * 5)
-    assert ftrl("train", src, "-o", model, "-q", "--learning-rate", "10", "--no-bias").code == 0
+    assert ftrl("train", src, "-o", model, "--quiet", "--learning-rate", "10", "--no-bias").code == 0
     big = tmp_path / "big.vw"
     # x's and y's weights are large and of opposite signs: x's product overflows to +inf,
     # y's to -inf, and the margin is their sum, NaN
