@@ -177,7 +177,8 @@ def test_estimator_raises_a_clear_value_error():
 # ---- models with non-finite weights ----
 def _nan_model(tmp_path, column="weight", count=2):
     path = tmp_path / "nan.parquet"
-    assert ftrl("train", sample("train.vw"), "-o", path, "--quiet", "--learning-rate", "0.1").code == 0
+    r = ftrl("train", sample("train.vw"), "-o", path, "--quiet", "--learning-rate", "0.1")
+    assert r.code == 0
     f = pq.ParquetFile(path)
     table = f.read()
     values = table.column(column).to_numpy().copy()
@@ -214,7 +215,8 @@ def test_evaluate_nan_prediction_names_the_record(tmp_path):
     model = tmp_path / "m.parquet"
     src = tmp_path / "t.vw"
     src.write_text("1 |a x\n0 |a y\n" * 5)
-    assert ftrl("train", src, "-o", model, "--quiet", "--learning-rate", "10", "--no-bias").code == 0
+    r = ftrl("train", src, "-o", model, "--quiet", "--learning-rate", "10", "--no-bias")
+    assert r.code == 0
     big = tmp_path / "big.vw"
     # x's and y's weights are large and of opposite signs: x's product overflows to +inf,
     # y's to -inf, and the margin is their sum, NaN
