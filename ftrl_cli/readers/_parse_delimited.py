@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ftrl_cli.hashing import murmur3_32_decimal, murmur3_32_padded
+from ftrl_cli.hashing import hash_decimal, hash_text
 from ftrl_cli.kernels.jit import njit
 from ftrl_cli.readers._parse_common import (
     BAD,
@@ -136,6 +136,7 @@ def parse_delimited(
     num_coord,
     bin_table,
     small_bins,
+    strings,
     scratch,
 ):
     """Parse delimited records from ``buf[st[POS]:end]``; returns a status.
@@ -245,9 +246,9 @@ def parse_delimited(
                         break
                     if esc:
                         n = _unescape(buf, cs, ce, scratch)
-                        h = murmur3_32_padded(scratch, 0, n, seeds[f - 1])
+                        h = hash_text(scratch, 0, n, seeds[f - 1], strings)
                     else:
-                        h = murmur3_32_padded(buf, cs, ce, seeds[f - 1])
+                        h = hash_text(buf, cs, ce, seeds[f - 1], strings)
                     indices[nnz] = np.int64(h) & mask
                     data[nnz] = 1.0
                     nnz += 1
@@ -283,7 +284,7 @@ def parse_delimited(
                         if BIN_LO <= b < BIN_HI:
                             indices[nnz] = bin_table[f - 1, b - BIN_LO]
                         else:
-                            indices[nnz] = np.int64(murmur3_32_decimal(b, seeds[f - 1])) & mask
+                            indices[nnz] = np.int64(hash_decimal(b, seeds[f - 1], strings)) & mask
                         data[nnz] = 1.0
                         nnz += 1
                     elif role == R_NUMERIC and (value != 0.0 or kind == INEXACT):
@@ -348,8 +349,8 @@ def small_log_bins(n: int) -> np.ndarray:
 
 
 @njit(nogil=True, cache=True)
-def bin_coordinates(seed, mask, out):
+def bin_coordinates(seed, mask, strings, out):
     """Write into ``out`` the coordinates of the log bins ``BIN_LO..BIN_HI-1`` of a column
-    whose seed is ``seed``."""
+    whose seed is ``seed``, in the hash mode ``strings`` (true) or ``all``."""
     for b in range(BIN_LO, BIN_HI):
-        out[b - BIN_LO] = np.int64(murmur3_32_decimal(b, seed)) & mask
+        out[b - BIN_LO] = np.int64(hash_decimal(b, seed, strings)) & mask
