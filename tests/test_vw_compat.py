@@ -161,3 +161,28 @@ def test_coordinates_equal_vowpal_wabbits(tmp_path: Path, line: str) -> None:
     ((*_, got),) = read([write(tmp_path, "a.vw", line + "\n")], "vw", hash_mode="strings")
     assert [i for i, _ in got] == [i for i, _ in want]
     assert np.allclose([v for _, v in got], [v for _, v in want], rtol=1e-7)
+
+
+def _hashstring(text: bytes, seed: int) -> int:
+    """Vowpal Wabbit's ``hashstring``, written plainly (low 32 bits)."""
+    while text and text[0] <= 0x20:
+        text = text[1:]
+    while text and text[-1] <= 0x20:
+        text = text[:-1]
+    if all(48 <= c <= 57 for c in text):
+        return (int(text or b"0") + seed) % 2**32
+    return murmurhash3_32(text, seed)
+
+
+def test_strings_mode_digit_test_on_every_byte_and_length() -> None:
+    rng = np.random.default_rng(0)
+    edge = [0, 9, 32, 33, 47, 48, 57, 58, 63, 64, 0x7F, 0x80, 0xFA, 0xFF]
+    names = [bytes([b]) for b in range(256)]
+    for n in range(2, 11):
+        for _ in range(60):
+            digits = rng.integers(48, 58, n).astype(np.uint8)
+            digits[rng.integers(0, n)] = rng.choice(edge + [48, 55])
+            names.append(digits.tobytes())
+    for name in names:
+        for seed in (0, 12345, 2**32 - 3):
+            assert hash_name(name, seed, "strings") == _hashstring(name, seed), (name, seed)

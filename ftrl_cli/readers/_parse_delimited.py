@@ -101,9 +101,10 @@ def _unescape(buf, s, e, scratch):
 
 
 @njit(nogil=True, cache=True)
-def _label_field(buf, cs, ce, bool_labels):
+def _label_field(buf, cs, ce):
+    """0/1, -1/1 or true/false in any case (every delimited format): NaN if anything else."""
     label = parse_label(buf, cs, ce)
-    if math.isnan(label) and bool_labels:
+    if math.isnan(label):
         label = _bool_label(buf, cs, ce)
     return label
 
@@ -130,7 +131,6 @@ def parse_delimited(
     mask,
     delim,
     quoting,
-    bool_labels,
     roles,
     seeds,
     num_coord,
@@ -266,7 +266,7 @@ def parse_delimited(
                         ok, v = parse_int(buf, cs, ce)
                         err = E_INTEGER if esc or not ok else 0
                     elif role == R_LABEL:
-                        label = _label_field(buf, cs, ce, bool_labels)
+                        label = _label_field(buf, cs, ce)
                         err = E_LABEL if esc or math.isnan(label) else 0
                     else:
                         kind, value = parse_float(buf, cs, ce)

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ftrl_cli.hashing import hash_text
+from ftrl_cli.hashing import hash_text, murmur3_32_padded
 from ftrl_cli.kernels.jit import njit
 from ftrl_cli.kernels.memory import load_u64le, trailing_zeros
 from ftrl_cli.readers._parse_common import (
@@ -82,12 +82,12 @@ def _name_end(buf, p, le):
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _name_hash(buf, fs, ne, seed, strings, anon):
-    """``(hash, anon)`` of the name ``buf[fs:ne]``: with ``strings`` a nameless feature is
-    the namespace seed plus its number ``anon`` in the group, as in Vowpal Wabbit."""
+def _name_hash(buf, fs, ne, seed, strings, k):
+    """The hash of the name ``buf[fs:ne]``; with ``strings`` a nameless feature is the
+    namespace seed plus its number ``k`` in the ``|ns`` group, as in Vowpal Wabbit."""
     if strings and fs == ne:
-        return np.uint32(seed + anon), anon + 1
-    return hash_text(buf, fs, ne, seed, strings), anon
+        return np.uint32(seed + k)
+    return hash_text(buf, fs, ne, seed, strings)
 
 
 @njit(nogil=True, cache=True)
@@ -103,8 +103,8 @@ def _string_value(buf, p, le, fs, ne, seed, strings, anon):
     while ve < le and not is_space(buf[ve]):
         ve += 1
     if ve == p:
-        h, anon = _name_hash(buf, fs, ne, seed, strings, anon)
-        return h, anon, le
+        h = _name_hash(buf, fs, ne, seed, strings, anon)
+        return h, anon + (strings and fs == ne), le
     inner = hash_text(buf, fs, ne, seed, strings)
     return hash_text(buf, p, ve, inner, strings), anon, ve
 
@@ -163,7 +163,9 @@ def _features(
                     set_error(st, E_VALUE, line, fs, p, 0)
                     return ERROR, nnz, nfix
                 inexact = kind == INEXACT
-            h, anon = _name_hash(buf, fs, name_end, seed, strings, anon)
+            nameless = strings and fs == name_end
+            if nameless:
+                anon += 1  # Vowpal Wabbit numbers the zero-valued nameless features too
             if (value == 0.0 and not inexact) or scale == 0.0:
                 continue
             if nnz >= cap:
@@ -177,6 +179,12 @@ def _features(
                 fix_e[nfix] = p
                 fix_mult[nfix] = scale
                 nfix += 1
+            if not strings:
+                h = murmur3_32_padded(buf, fs, name_end, seed)
+            elif nameless:
+                h = np.uint32(seed + anon - 1)
+            else:
+                h = hash_text(buf, fs, name_end, seed, True)
             indices[nnz] = np.int64(h) & mask
             data[nnz] = value
             nnz += 1

@@ -192,12 +192,9 @@ def delimited_plan(source: Source, spec: FeatureSpec) -> Plan | None:
     for i in np.flatnonzero(roles == R_LOG_BIN):
         bin_coordinates(seeds[i], mask, strings, bins[i])
     quoting = spec.format != "criteo"
-    # every format reads true/false labels, as its message says
-    bool_labels = True
     return Plan(
         kernel=parse_delimited,
-        params=(ord(delim), quoting, bool_labels, roles, seeds, numeric, bins, _small_bins(),
-                strings),
+        params=(ord(delim), quoting, roles, seeds, numeric, bins, _small_bins(), strings),
         describe=partial(_describe, names),
         start_line=start,
         needs_scratch=True,
