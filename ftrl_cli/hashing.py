@@ -226,7 +226,7 @@ def hash_text(buf, start, end, seed, strings):
     if not strings:
         return murmur3_32_padded(buf, start, end, seed)
     # Vowpal Wabbit trims bytes up to 0x20; names rarely have any, so test before looping
-    if buf[start] <= _SPACE or buf[end - 1] <= _SPACE:
+    if start < end and (buf[start] <= _SPACE or buf[end - 1] <= _SPACE):
         while start < end and buf[start] <= _SPACE:
             start += 1
         while end > start and buf[end - 1] <= _SPACE:

@@ -191,6 +191,17 @@ def _features(
     return _OK, nnz, nfix
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _row_fix(fix_idx, fix_kind, fix_s, fix_e, fix_mult, nfix, row, kind, s, e):
+    """Have Python convert ``buf[s:e]`` into row ``row``'s ``kind`` value; returns ``nfix``."""
+    fix_idx[nfix] = row
+    fix_kind[nfix] = kind
+    fix_s[nfix] = s
+    fix_e[nfix] = e
+    fix_mult[nfix] = 1.0
+    return nfix + 1
+
+
 @njit(nogil=True, cache=True)
 def parse_vw(
     buf,
@@ -325,19 +336,11 @@ def parse_vw(
             break
         rec_nfix = nfix
         if wfix_s >= 0:
-            fix_idx[nfix] = rows
-            fix_kind[nfix] = FIX_WEIGHT
-            fix_s[nfix] = wfix_s
-            fix_e[nfix] = wfix_e
-            fix_mult[nfix] = 1.0
-            nfix += 1
+            nfix = _row_fix(fix_idx, fix_kind, fix_s, fix_e, fix_mult, nfix, rows, FIX_WEIGHT,
+                            wfix_s, wfix_e)
         if bfix_s >= 0:
-            fix_idx[nfix] = rows
-            fix_kind[nfix] = FIX_BASE
-            fix_s[nfix] = bfix_s
-            fix_e[nfix] = bfix_e
-            fix_mult[nfix] = 1.0
-            nfix += 1
+            nfix = _row_fix(fix_idx, fix_kind, fix_s, fix_e, fix_mult, nfix, rows, FIX_BASE,
+                            bfix_s, bfix_e)
         code, new_nnz, new_nfix = _features(
             buf,
             bar,
