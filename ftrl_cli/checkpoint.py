@@ -217,7 +217,8 @@ def restore(ckpt: Checkpoint, config: OptimizerConfig, dtype: type = np.float64)
 def check_compatible(ckpt: Checkpoint, spec: FeatureSpec, use_bias: bool) -> None:
     """Refuse to continue from a model whose hashing, format (csv and tsv are one) or bias
     differ, saying what differs."""
-    theirs = ckpt.meta.get("hashing") or ckpt.spec.hashing_config()
+    # a model stored before a key existed has that key's old meaning (from its spec)
+    theirs = {**ckpt.spec.hashing_config(), **(ckpt.meta.get("hashing") or {})}
     ours = spec.hashing_config()
     diffs = [f"{k}: model has {theirs.get(k)!r}, this run has {ours[k]!r}"
              for k in ours if theirs.get(k) != ours[k]]

@@ -46,6 +46,10 @@ def feature_options(f):
     opts = [
         click.option("-b", "--hash-bits", type=click.IntRange(1, 30), default=22,
                      show_default=True, help="Kernel size is 2**hash_bits."),
+        click.option("--hash", "hash_mode", type=click.Choice(["strings", "all"]),
+                     default="strings", show_default=True,
+                     help="As Vowpal Wabbit: 'strings' puts all-digit names at their value "
+                          "plus the namespace's hash; 'all' hashes every name as text."),
         click.option("--label-column", default="label", show_default=True,
                      help="csv/tsv: the label column."),
         click.option("--ignore-columns", callback=_csv_list, default=None,
@@ -131,8 +135,9 @@ def cli() -> None:
 @optimizer_options
 @click.pass_context
 def train(ctx: click.Context, inputs, output, init_model, passes, batch_size, no_bias,
-          state_dtype, quiet, reader_thread, fmt, no_header, columns, hash_bits, label_column,
-          ignore_columns, numeric_columns, optimizer_config, **optimizer_flags) -> None:
+          state_dtype, quiet, reader_thread, fmt, no_header, columns, hash_bits, hash_mode,
+          label_column, ignore_columns, numeric_columns, optimizer_config,
+          **optimizer_flags) -> None:
     """Train a model on INPUT files ('-' for stdin) and write it to -o.
 
     \b
@@ -146,13 +151,13 @@ def train(ctx: click.Context, inputs, output, init_model, passes, batch_size, no
     given = {k: v for k, v in optimizer_flags.items()
              if ctx.get_parameter_source(k) == ParameterSource.COMMANDLINE}
     hashing_given = any(ctx.get_parameter_source(k) == ParameterSource.COMMANDLINE
-                        for k in ("hash_bits", "label_column", "ignore_columns",
+                        for k in ("hash_bits", "hash_mode", "label_column", "ignore_columns",
                                   "numeric_columns"))
     run_train(
         inputs=list(inputs), output=output, init_model=init_model, passes=passes,
         batch_size=batch_size, use_bias=not no_bias, state_dtype=state_dtype, quiet=quiet,
         reader=dict(format=fmt, header=not no_header, columns=columns or None,
-                    hash_bits=hash_bits, label_column=label_column,
+                    hash_bits=hash_bits, hash_mode=hash_mode, label_column=label_column,
                     ignore_columns=ignore_columns, numeric_columns=numeric_columns),
         hashing_given=hashing_given, optimizer_config=optimizer_config, optimizer_flags=given,
         reader_thread=reader_thread,

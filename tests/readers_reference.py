@@ -55,6 +55,8 @@ def records(batches) -> list[tuple]:
 
 def read(paths, fmt: str, **kw) -> list[tuple]:
     opts = {k: kw.pop(k) for k in list(kw) if k not in ("batch_rows", "chunk_bytes")}
+    # the references hash every name as text, which is --hash all
+    opts.setdefault("hash_mode", "all")
     spec = resolve_spec(paths, format=fmt, hash_bits=BITS, **opts)
     return records(read_batches(paths, spec, **kw))
 

@@ -50,6 +50,34 @@ def test_compressed_inputs(tmp_path: Path, suffix: str) -> None:
     assert [r[1:] for r in read([packed], "vw", chunk_bytes=100)] == want
 
 
+@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".xz", ".zst"])
+@pytest.mark.parametrize("name", ["day.vw", "logs.txt"])
+def test_compressed_files_are_known_by_their_first_bytes(tmp_path: Path, suffix: str,
+                                                         name: str) -> None:
+    plain = write(tmp_path, "a.vw", SAMPLE_VW)
+    packed = str(tmp_path / name)
+    _compress(SAMPLE_VW.encode(), suffix, packed)
+    assert detect_format(packed) == "vw"
+    want = [r[1:] for r in read([plain], "vw")]
+    assert [r[1:] for r in read([packed], "vw", chunk_bytes=100)] == want
+
+
+def test_compressed_pipe_is_known_by_its_first_bytes(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    fifo = str(tmp_path / "live")
+    os.mkfifo(fifo)
+    data = gzip.compress(SAMPLE_VW.encode())
+    writer = threading.Thread(target=lambda: Path(fifo).write_bytes(data))
+    writer.start()
+    try:
+        got = [r[1:] for r in read([fifo], "vw")]
+    finally:
+        writer.join()
+    assert got == [r[1:] for r in read([write(tmp_path, "a.vw", SAMPLE_VW)], "vw")]
+
+
 def test_bad_compressed_input(tmp_path: Path) -> None:
     p = write(tmp_path, "a.vw.gz", b"not gzip at all\n")
     with pytest.raises(FtrlError):

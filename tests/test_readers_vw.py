@@ -64,10 +64,11 @@ def test_vw_empty_input(tmp_path: Path) -> None:
         ("1 |a b:x", "bad feature value in 'b:x' (expected name:number)"),
         ("1 |a b:nan", "bad feature value in 'b:nan' (expected name:number)"),
         ("1 |a b:inf", "bad feature value in 'b:inf' (expected name:number)"),
-        ("1 |a b:", "bad feature value in 'b:' (expected name:number)"),
         ("1 |a:x b", "bad namespace scale in '|a:x' (expected |name:number)"),
-        ("1 2 3 |a", "unexpected '3' before '|' (expected label [importance] ['tag])"),
-        ("1 a b", "no '|' in '1 a b' (a vw record needs at least one namespace)"),
+        ("1 2 3 4 |a",
+         "unexpected '4' before '|' (expected label [importance [base]] ['tag])"),
+        ("1 2 x |a", "bad base 'x' (expected a number: label importance base)"),
+        ("1 a b", "bad importance weight 'a' (expected a non-negative number)"),
     ],
 )
 def test_vw_errors(tmp_path: Path, line: str, message: str) -> None:

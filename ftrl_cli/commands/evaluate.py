@@ -71,21 +71,62 @@ def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | N
 
 
 def read_predictions(path: str) -> np.ndarray:
-    """Probabilities from a prediction file (the last field of each line; a tag may precede)."""
-    values = []
+    """Probabilities from a prediction file: ``prob``, ``tag prob`` (as ``ftrl predict``
+    writes) or ``prob tag`` (as Vowpal Wabbit writes) on each line.
+
+    A file is read in one order: the first line where only one field is a probability in
+    [0, 1] decides it, and a line where both are (a numeric tag) follows it; in a file where
+    no line decides, the tag comes first, as ftrl writes it.  A line in the other order is
+    an error.
+    """
+    def probability(field: str) -> float | None:
+        try:
+            v = float(field)
+        except ValueError:
+            return None
+        return v if 0.0 <= v <= 1.0 else None
+
+    values: list[float] = []
+    pending: list[tuple[int, float]] = []  # (position, the first field) of ambiguous lines
+    order: tuple[str, int] | None = None  # ("first" or "last", the line that decided)
     with open(path, encoding="utf-8", errors="replace") as fh:
         for lineno, line in enumerate(fh, 1):
-            text = line.strip()
-            if not text:
+            fields = line.split()
+            if not fields:
                 continue
-            field = text.rsplit(None, 1)[-1]
-            try:
-                v = float(field)
-            except ValueError:
-                raise InputError(path, lineno, f"not a number: {field!r}") from None
-            if not 0.0 <= v <= 1.0:
-                raise InputError(path, lineno, f"not a probability in [0, 1]: {field}")
-            values.append(v)
+            if len(fields) == 1:
+                v = probability(fields[0])
+                if v is None:
+                    try:
+                        float(fields[0])
+                    except ValueError:
+                        raise InputError(path, lineno,
+                                         f"not a number: {fields[0]!r}") from None
+                    raise InputError(path, lineno,
+                                     f"not a probability in [0, 1]: {fields[0]}")
+                values.append(v)
+                continue
+            if len(fields) > 2:
+                raise InputError(path, lineno, "expected 'probability', 'tag probability' or "
+                                               f"'probability tag', got {line.strip()!r}")
+            first, last = probability(fields[0]), probability(fields[1])
+            if first is None and last is None:
+                raise InputError(path, lineno, f"no probability in [0, 1] in {line.strip()!r}")
+            if first is not None and last is not None:
+                if order is None:
+                    pending.append((len(values), first))
+                values.append(last if order is None or order[0] == "last" else first)
+                continue
+            here = "first" if last is None else "last"
+            if order is None:
+                order = (here, lineno)
+                if here == "first":
+                    for i, v in pending:
+                        values[i] = v
+            elif order[0] != here:
+                raise InputError(path, lineno, f"the probability comes {here} here but "
+                                               f"{order[0]} on line {order[1]}")
+            values.append(first if here == "first" else last)
     return np.array(values)
 
 

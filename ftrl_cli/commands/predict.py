@@ -31,7 +31,8 @@ def scored_batches(inputs: list[str], model_path: str, reader: dict, raw: bool =
     check_inputs(inputs)
     ckpt = checkpoint.load(model_path, weights_only=True)
     trained = ckpt.spec
-    spec = resolve_spec(inputs, hash_bits=trained.hash_bits, label_column=trained.label_column,
+    spec = resolve_spec(inputs, hash_bits=trained.hash_bits, hash_mode=trained.hash_mode,
+                        label_column=trained.label_column,
                         ignore_columns=trained.ignore_columns,
                         numeric_columns=trained.numeric_columns,
                         **model_reader(inputs, trained, reader))

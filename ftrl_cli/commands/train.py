@@ -35,7 +35,8 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     if ckpt is not None and not hashing_given:
         # Continue with the model's own hashing unless the user says otherwise.
         h = ckpt.spec
-        reader = {**reader, "hash_bits": h.hash_bits, "label_column": h.label_column,
+        reader = {**reader, "hash_bits": h.hash_bits, "hash_mode": h.hash_mode,
+                  "label_column": h.label_column,
                   "ignore_columns": h.ignore_columns, "numeric_columns": h.numeric_columns}
     spec = resolve_spec(inputs, **reader)
     base = ckpt.optimizer if ckpt is not None else OptimizerConfig()

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 
 from ftrl_cli.errors import FtrlError
+from ftrl_cli.hashing import HASH_MODES
 from ftrl_cli.readers._parse_driver import CHUNK_BYTES, run_plan
 from ftrl_cli.readers.base import Batch, FeatureSpec, scored
 from ftrl_cli.readers.delimited import CRITEO_COLUMNS, delimited_plan
@@ -55,6 +56,7 @@ def resolve_spec(
     *,
     format: str | None = None,
     hash_bits: int = 22,
+    hash_mode: str = "strings",
     header: bool = True,
     columns: str | Sequence[str] | None = None,
     label_column: str = "label",
@@ -63,7 +65,8 @@ def resolve_spec(
 ) -> FeatureSpec:
     """Check the options and build the FeatureSpec; the format is detected if None.
 
-    Column lists may be sequences or comma-separated strings.
+    Column lists may be sequences or comma-separated strings.  ``hash_mode`` defaults to
+    ``strings``, the mode of new models (see ``ftrl_cli.hashing``).
 
     >>> import tempfile
     >>> p = tempfile.mktemp(suffix=".csv"); _ = open(p, "w").write("x,label\\na,1\\n")
@@ -86,6 +89,8 @@ def resolve_spec(
         raise FtrlError(f"unknown format '{format}' (choose from {', '.join(FORMATS)})")
     if not 1 <= hash_bits <= MAX_HASH_BITS:
         raise FtrlError(f"--hash-bits must be between 1 and {MAX_HASH_BITS}, got {hash_bits}")
+    if hash_mode not in HASH_MODES:
+        raise FtrlError(f"unknown hash mode '{hash_mode}' (choose from {', '.join(HASH_MODES)})")
     delimited = format in ("csv", "tsv", "criteo")
     if not delimited and column_options:
         raise FtrlError(
@@ -110,6 +115,7 @@ def resolve_spec(
     return FeatureSpec(
         format=format,
         hash_bits=hash_bits,
+        hash_mode=hash_mode,
         header=header,
         columns=cols,
         label_column=label_column,

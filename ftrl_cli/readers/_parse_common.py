@@ -30,7 +30,7 @@ STATE_SIZE = 11
 # kernel statuses
 DONE, NEED_MORE, ROWS_FULL, NNZ_FULL, FIX_FULL, ERROR = range(6)
 # what a fixup re-converts
-FIX_DATA, FIX_WEIGHT = 0, 1
+FIX_DATA, FIX_WEIGHT, FIX_BASE = 0, 1, 2
 
 # error codes (messages live in the Python readers)
 (
@@ -45,7 +45,8 @@ FIX_DATA, FIX_WEIGHT = 0, 1
     E_UNTERMINATED,
     E_AFTER_QUOTE,
     E_INTEGER,
-) = range(1, 12)
+    E_BASE,
+) = range(1, 13)
 
 NL = 10
 CR = 13

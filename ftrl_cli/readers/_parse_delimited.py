@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ftrl_cli.hashing import murmur3_32_decimal, murmur3_32_padded
+from ftrl_cli.hashing import hash_decimal, hash_text
 from ftrl_cli.kernels.jit import njit
 from ftrl_cli.readers._parse_common import (
     BAD,
@@ -101,9 +101,10 @@ def _unescape(buf, s, e, scratch):
 
 
 @njit(nogil=True, cache=True)
-def _label_field(buf, cs, ce, bool_labels):
+def _label_field(buf, cs, ce):
+    """0/1, -1/1 or true/false in any case (every delimited format): NaN if anything else."""
     label = parse_label(buf, cs, ce)
-    if math.isnan(label) and bool_labels:
+    if math.isnan(label):
         label = _bool_label(buf, cs, ce)
     return label
 
@@ -130,12 +131,12 @@ def parse_delimited(
     mask,
     delim,
     quoting,
-    bool_labels,
     roles,
     seeds,
     num_coord,
     bin_table,
     small_bins,
+    strings,
     scratch,
 ):
     """Parse delimited records from ``buf[st[POS]:end]``; returns a status.
@@ -245,9 +246,9 @@ def parse_delimited(
                         break
                     if esc:
                         n = _unescape(buf, cs, ce, scratch)
-                        h = murmur3_32_padded(scratch, 0, n, seeds[f - 1])
+                        h = hash_text(scratch, 0, n, seeds[f - 1], strings)
                     else:
-                        h = murmur3_32_padded(buf, cs, ce, seeds[f - 1])
+                        h = hash_text(buf, cs, ce, seeds[f - 1], strings)
                     indices[nnz] = np.int64(h) & mask
                     data[nnz] = 1.0
                     nnz += 1
@@ -265,7 +266,7 @@ def parse_delimited(
                         ok, v = parse_int(buf, cs, ce)
                         err = E_INTEGER if esc or not ok else 0
                     elif role == R_LABEL:
-                        label = _label_field(buf, cs, ce, bool_labels)
+                        label = _label_field(buf, cs, ce)
                         err = E_LABEL if esc or math.isnan(label) else 0
                     else:
                         kind, value = parse_float(buf, cs, ce)
@@ -283,7 +284,7 @@ def parse_delimited(
                         if BIN_LO <= b < BIN_HI:
                             indices[nnz] = bin_table[f - 1, b - BIN_LO]
                         else:
-                            indices[nnz] = np.int64(murmur3_32_decimal(b, seeds[f - 1])) & mask
+                            indices[nnz] = np.int64(hash_decimal(b, seeds[f - 1], strings)) & mask
                         data[nnz] = 1.0
                         nnz += 1
                     elif role == R_NUMERIC and (value != 0.0 or kind == INEXACT):
@@ -348,8 +349,8 @@ def small_log_bins(n: int) -> np.ndarray:
 
 
 @njit(nogil=True, cache=True)
-def bin_coordinates(seed, mask, out):
+def bin_coordinates(seed, mask, strings, out):
     """Write into ``out`` the coordinates of the log bins ``BIN_LO..BIN_HI-1`` of a column
-    whose seed is ``seed``."""
+    whose seed is ``seed``, in the hash mode ``strings`` (true) or ``all``."""
     for b in range(BIN_LO, BIN_HI):
-        out[b - BIN_LO] = np.int64(murmur3_32_decimal(b, seed)) & mask
+        out[b - BIN_LO] = np.int64(hash_decimal(b, seed, strings)) & mask

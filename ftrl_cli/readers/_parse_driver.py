@@ -56,6 +56,7 @@ class _Outputs:
         self.tag_e = np.empty(rows, np.int64)
         self._alloc_fix(_FIX_CAP)
         self.tags: dict[int, str] = {}
+        self.base: np.ndarray | None = None  # made when a record has a base margin
 
     def _alloc_fix(self, cap: int) -> None:
         self.fix_idx = np.empty(cap, np.int64)
@@ -125,21 +126,28 @@ class _Outputs:
         )
         values *= self.fix_mult[:nfix]
         idx = self.fix_idx[:nfix]
-        weight = self.fix_kind[:nfix] == pc.FIX_WEIGHT
+        kind = self.fix_kind[:nfix]
+        per_row = kind != pc.FIX_DATA  # indexed by row; data values by their nonzero
         error = None
         if not np.isfinite(values).all():
             rows = int(st[pc.ROWS])
-            owner = np.where(weight, idx, np.searchsorted(self.indptr[1 : rows + 1], idx, "right"))
+            owner = np.where(per_row, idx, np.searchsorted(self.indptr[1 : rows + 1], idx, "right"))
             j = int(np.flatnonzero(~np.isfinite(values))[0])
             row = int(owner[j])
             text = raw[starts[j] - lo : ends[j] - lo].decode("ascii")
             error = InputError(source, int(self.lines[row]), f"number out of range '{text}'")
             keep = owner < row
-            values, idx, weight = values[keep], idx[keep], weight[keep]
+            values, idx, kind, per_row = values[keep], idx[keep], kind[keep], per_row[keep]
             st[pc.ROWS] = row
             st[pc.NNZ] = self.indptr[row]
+        weight = kind == pc.FIX_WEIGHT
         self.weights[idx[weight]] = values[weight]
-        self.data[idx[~weight]] = values[~weight]
+        self.data[idx[~per_row]] = values[~per_row]
+        base = kind == pc.FIX_BASE
+        if base.any():
+            if self.base is None:
+                self.base = np.zeros(len(self.labels))
+            self.base[idx[base]] = values[base]
         return error
 
     def batch(self, st: np.ndarray, n_features: int, source: str) -> Batch:
@@ -150,8 +158,10 @@ class _Outputs:
             tags = [None] * n
             for r, t in self.tags.items():
                 tags[r] = t
+        base = self.base[:n] if self.base is not None else None
         return Batch(self.indptr[: n + 1], self.indices[:nnz], self.data[:nnz], n_features,
-                     self.labels[:n], self.weights[:n], self.lines[:n], source, tags)
+                     self.labels[:n], self.weights[:n], self.lines[:n], source, tags,
+                     base=base)
 
 
 def index_dtype(batch_rows: int, hash_bits: int) -> type:

@@ -6,20 +6,21 @@ import math
 
 import numpy as np
 
-from ftrl_cli.hashing import murmur3_32_padded
+from ftrl_cli.hashing import hash_text, murmur3_32_padded
 from ftrl_cli.kernels.jit import njit
 from ftrl_cli.kernels.memory import load_u64le, trailing_zeros
 from ftrl_cli.readers._parse_common import (
     BAD,
     CR,
     DONE,
+    E_BASE,
     E_HEADER_TOKEN,
     E_LABEL,
-    E_NO_BAR,
     E_SCALE,
     E_VALUE,
     E_WEIGHT,
     ERROR,
+    FIX_BASE,
     FIX_DATA,
     FIX_FULL,
     FIX_WEIGHT,
@@ -80,9 +81,38 @@ def _name_end(buf, p, le):
     return p
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _name_hash(buf, fs, ne, seed, strings, k):
+    """The hash of the name ``buf[fs:ne]``; with ``strings`` a nameless feature is the
+    namespace seed plus its number ``k`` in the ``|ns`` group, as in Vowpal Wabbit."""
+    if strings and fs == ne:
+        return np.uint32(seed + k)
+    return hash_text(buf, fs, ne, seed, strings)
+
+
+@njit(nogil=True, cache=True)
+def _string_value(buf, p, le, fs, ne, seed, strings, anon):
+    """``name:`` with no number at ``p``: Vowpal Wabbit reads the next word (after spaces) as
+    a string value, hashed with the name's hash as seed; none left: the name alone.
+
+    Returns ``(hash, anon, end of what was read)``.
+    """
+    while p < le and is_space(buf[p]):
+        p += 1
+    ve = p
+    while ve < le and not is_space(buf[ve]):
+        ve += 1
+    if ve == p:
+        h = _name_hash(buf, fs, ne, seed, strings, anon)
+        return h, anon + (strings and fs == ne), le
+    inner = hash_text(buf, fs, ne, seed, strings)
+    return hash_text(buf, p, ve, inner, strings), anon, ve
+
+
 @njit(nogil=True, cache=True)
 def _features(
-    buf, p, le, line, nnz, nfix, indices, data, fix_idx, fix_kind, fix_s, fix_e, fix_mult, mask, st
+    buf, p, le, line, nnz, nfix, indices, data, fix_idx, fix_kind, fix_s, fix_e, fix_mult, mask,
+    strings, st
 ):
     """Parse the namespaces from the first ``|`` at ``p``: ``(status, nnz, nfix)``."""
     cap = data.shape[0]
@@ -102,7 +132,8 @@ def _features(
             if kind == BAD or not math.isfinite(scale):
                 set_error(st, E_SCALE, line, ns_s, ns_e, 0)
                 return ERROR, nnz, nfix
-        seed = murmur3_32_padded(buf, ns_s, colon, 0)
+        seed = hash_text(buf, ns_s, colon, 0, strings)
+        anon = 0
         while p < le:
             c = buf[p]
             if c == _BAR:
@@ -116,6 +147,14 @@ def _features(
             value = scale
             inexact = False
             if p < le and buf[p] == _COLON:
+                if p + 1 == le or _TOKEN_STOP[buf[p + 1]] != 0:
+                    if nnz >= cap:
+                        return NNZ_FULL, nnz, nfix
+                    h, anon, p = _string_value(buf, p + 1, le, fs, name_end, seed, strings, anon)
+                    indices[nnz] = np.int64(h) & mask
+                    data[nnz] = 1.0  # as Vowpal Wabbit: a string value is 1, unscaled
+                    nnz += 1
+                    continue
                 kind, v, p = scan_float(buf, p + 1, le)
                 value = v * scale
                 if kind == BAD or not math.isfinite(value) or (p < le and _TOKEN_STOP[buf[p]] == 0):
@@ -124,6 +163,9 @@ def _features(
                     set_error(st, E_VALUE, line, fs, p, 0)
                     return ERROR, nnz, nfix
                 inexact = kind == INEXACT
+            nameless = strings and fs == name_end
+            if nameless:
+                anon += 1  # Vowpal Wabbit numbers the zero-valued nameless features too
             if (value == 0.0 and not inexact) or scale == 0.0:
                 continue
             if nnz >= cap:
@@ -137,10 +179,28 @@ def _features(
                 fix_e[nfix] = p
                 fix_mult[nfix] = scale
                 nfix += 1
-            indices[nnz] = np.int64(murmur3_32_padded(buf, fs, name_end, seed)) & mask
+            # written out rather than through _name_hash: that parsed 5% slower
+            if not strings:
+                h = murmur3_32_padded(buf, fs, name_end, seed)
+            elif nameless:
+                h = np.uint32(seed + anon - 1)
+            else:
+                h = hash_text(buf, fs, name_end, seed, True)
+            indices[nnz] = np.int64(h) & mask
             data[nnz] = value
             nnz += 1
     return _OK, nnz, nfix
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _row_fix(fix_idx, fix_kind, fix_s, fix_e, fix_mult, nfix, row, kind, s, e):
+    """Have Python convert ``buf[s:e]`` into row ``row``'s ``kind`` value; returns ``nfix``."""
+    fix_idx[nfix] = row
+    fix_kind[nfix] = kind
+    fix_s[nfix] = s
+    fix_e[nfix] = e
+    fix_mult[nfix] = 1.0
+    return nfix + 1
 
 
 @njit(nogil=True, cache=True)
@@ -163,6 +223,7 @@ def parse_vw(
     fix_e,
     fix_mult,
     mask,
+    strings,
 ):
     """Parse vw records from ``buf[st[POS]:end]``; returns a status (see ``_parse_common``)."""
     # helpers get reference-count-free views (see ``borrow``)
@@ -207,11 +268,8 @@ def parse_vw(
         bar = q
         while bar < le and buf[bar] != _BAR:
             bar += 1
-        if bar == le:
-            set_error(st, E_NO_BAR, line, q, le, 0)
-            status = ERROR
-            break
-        # the last word before '|' is a tag if it starts with ' or touches the '|'
+        # the last word before '|' (or of a line without one: a record with no features) is a
+        # tag if it starts with ' or touches the '|' (the line's end), as in Vowpal Wabbit
         he = bar
         ts = -1
         te = -1
@@ -230,6 +288,8 @@ def parse_vw(
         weight = 1.0
         wfix_s = -1
         wfix_e = -1
+        bfix_s = -1
+        bfix_e = -1
         ntok = 0
         p = q
         bad = False
@@ -256,6 +316,15 @@ def parse_vw(
                 if kind == INEXACT:
                     wfix_s = s
                     wfix_e = p
+            elif ntok == 3:
+                # Vowpal Wabbit's initial prediction; converted by the caller (it is rare)
+                kind, base = parse_float(buf, s, p)
+                if kind == BAD or not math.isfinite(base):
+                    set_error(st, E_BASE, line, s, p, 0)
+                    bad = True
+                    break
+                bfix_s = s
+                bfix_e = p
             else:
                 set_error(st, E_HEADER_TOKEN, line, s, p, 0)
                 bad = True
@@ -263,17 +332,16 @@ def parse_vw(
         if bad:
             status = ERROR
             break
-        if wfix_s >= 0 and nfix >= fcap:
+        if nfix + (wfix_s >= 0) + (bfix_s >= 0) > fcap:
             status = FIX_FULL
             break
         rec_nfix = nfix
         if wfix_s >= 0:
-            fix_idx[nfix] = rows
-            fix_kind[nfix] = FIX_WEIGHT
-            fix_s[nfix] = wfix_s
-            fix_e[nfix] = wfix_e
-            fix_mult[nfix] = 1.0
-            nfix += 1
+            nfix = _row_fix(fix_idx, fix_kind, fix_s, fix_e, fix_mult, nfix, rows, FIX_WEIGHT,
+                            wfix_s, wfix_e)
+        if bfix_s >= 0:
+            nfix = _row_fix(fix_idx, fix_kind, fix_s, fix_e, fix_mult, nfix, rows, FIX_BASE,
+                            bfix_s, bfix_e)
         code, new_nnz, new_nfix = _features(
             buf,
             bar,
@@ -289,6 +357,7 @@ def parse_vw(
             fix_e,
             fix_mult,
             mask,
+            strings,
             st,
         )
         if code != _OK:

@@ -16,7 +16,10 @@ if TYPE_CHECKING:
 class FeatureSpec:
     """How records become hashed features; stored in checkpoints and compared on warm start.
 
-    ``format`` is one of ``vw``, ``libsvm``, ``csv``, ``tsv``, ``criteo``.
+    ``format`` is one of ``vw``, ``libsvm``, ``csv``, ``tsv``, ``criteo``; ``hash_mode`` is
+    ``strings`` or ``all`` (see ``ftrl_cli.hashing``).  A spec without a mode, as checkpoints
+    written before it was recorded are, means ``all``; ``ftrl train`` makes new models with
+    ``strings``.
 
     >>> FeatureSpec(format="vw", hash_bits=18).n_features
     262144
@@ -30,6 +33,7 @@ class FeatureSpec:
     label_column: str = "label"
     ignore_columns: tuple[str, ...] = ()
     numeric_columns: tuple[str, ...] = ()
+    hash_mode: str = "all"
 
     @property
     def n_features(self) -> int:
@@ -40,6 +44,7 @@ class FeatureSpec:
         return {
             "hash": "murmurhash3_x86_32",
             "hash_bits": self.hash_bits,
+            "hash_mode": self.hash_mode,
             "label_column": self.label_column,
             "ignore_columns": sorted(self.ignore_columns),
             "numeric_columns": sorted(self.numeric_columns),

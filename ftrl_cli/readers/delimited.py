@@ -24,7 +24,7 @@ from functools import cache, partial
 import numpy as np
 
 from ftrl_cli.errors import FtrlError
-from ftrl_cli.hashing import murmurhash3_32
+from ftrl_cli.hashing import hash_name
 from ftrl_cli.readers import _parse_common as pc
 from ftrl_cli.readers._parse_delimited import (
     BIN_HI,
@@ -224,16 +224,18 @@ def delimited_plan(source: Source, spec: FeatureSpec) -> Plan | None:
     names = tuple(names)
     roles = _roles(names, spec, source.name)
     mask = (1 << spec.hash_bits) - 1
-    seeds = np.array([murmurhash3_32(n) for n in names], np.int64)
-    numeric = np.array([murmurhash3_32(b"", int(s)) & mask for s in seeds], np.int64)
+    mode = spec.hash_mode
+    strings = mode == "strings"
+    seeds = np.array([hash_name(n, 0, mode) for n in names], np.int64)
+    numeric = np.array([hash_name(b"", int(s), mode) & mask for s in seeds], np.int64)
     width = BIN_HI - BIN_LO if (roles == R_LOG_BIN).any() else 0
     bins = np.zeros((len(names), width), np.int64)
     for i in np.flatnonzero(roles == R_LOG_BIN):
-        bin_coordinates(seeds[i], mask, bins[i])
+        bin_coordinates(seeds[i], mask, strings, bins[i])
     quoting = spec.format != "criteo"
     return Plan(
         kernel=parse_delimited,
-        params=(ord(delim), quoting, quoting, roles, seeds, numeric, bins, _small_bins()),
+        params=(ord(delim), quoting, roles, seeds, numeric, bins, _small_bins(), strings),
         describe=partial(_describe, names),
         start_line=start,
         needs_scratch=True,

@@ -1,7 +1,8 @@
 """Opening inputs: files or stdin (``-``), transparent decompression, peeking at the head.
 
-Compression is chosen by the file name's suffix (``.gz``, ``.bz2``, ``.xz``, ``.zst``);
-stdin has no name, so its first bytes are checked for the same formats' magic numbers.
+Compression is chosen by the file name's suffix (``.gz``, ``.bz2``, ``.xz``, ``.zst``) or,
+without one, by the first bytes (the formats' magic numbers): a gzip file named ``day.vw``
+reads as well as ``day.vw.gz``, and stdin, which has no name, is checked the same way.
 """
 
 from __future__ import annotations
@@ -178,6 +179,12 @@ class _Reader(io.RawIOBase):
     def readinto(self, b: bytearray | memoryview) -> int:
         return self._source.readinto(memoryview(b).cast("B"))
 
+    def close(self) -> None:
+        # the decompressor closes this when its Source is closed: close the file under it
+        if not self.closed:
+            self._source.close()
+        super().close()
+
 
 def _decompressing(stream: BinaryIO | str, suffix: str | None) -> BinaryIO:
     """A binary stream over ``stream`` (an open file or a path) decompressing ``suffix``."""
@@ -186,6 +193,34 @@ def _decompressing(stream: BinaryIO | str, suffix: str | None) -> BinaryIO:
     if suffix == ".xz":
         return lzma.open(stream, "rb")
     return pa.input_stream(stream, compression=_ARROW_CODECS[suffix])
+
+
+def _magic_suffix(head: bytes) -> str | None:
+    """The compression suffix whose magic number ``head`` starts with, or None.
+
+    >>> _magic_suffix(b"\\x1f\\x8b\\x08"), _magic_suffix(b"1 |a")
+    ('.gz', None)
+    """
+    return next((ext for magic, ext in _MAGIC if head.startswith(magic)), None)
+
+
+def _by_magic(plain: Source) -> Source:
+    """``plain``, decompressed if its first bytes are a compression format's magic number."""
+    # only as many bytes as it takes to rule each magic number in or out: a live stream
+    # starting with a plain record must not wait for more
+    suffix = _magic_suffix(_peek_prefix(plain, tuple(magic for magic, _ in _MAGIC)))
+    if suffix is None:
+        return plain
+    return Source(plain.name, _decompressing(io.BufferedReader(_Reader(plain)), suffix))
+
+
+def _file_magic(path: str) -> str | None:
+    """The compression of regular file ``path`` by its magic number (None for a pipe: its
+    bytes can be read only once, so ``open_source`` sniffs them through a Source)."""
+    if not os.path.isfile(path):
+        return None
+    with open(path, "rb") as fh:
+        return _magic_suffix(fh.read(6))
 
 
 _stdin_cache: tuple[object, Source] | None = None
@@ -199,19 +234,14 @@ def _stdin() -> Source:
         return _stdin_cache[1]
     # The unbuffered file under sys.stdin: each read is one system call that returns what the
     # pipe holds, so a live stream is parsed as it arrives (nothing else has read stdin yet).
-    plain = Source(STDIN_NAME, getattr(raw, "raw", raw), owned=False)
-    head = _peek_prefix(plain, tuple(magic for magic, _ in _MAGIC))
-    suffix = next((ext for magic, ext in _MAGIC if head.startswith(magic)), None)
-    source = plain
-    if suffix is not None:
-        source = Source(STDIN_NAME, _decompressing(io.BufferedReader(_Reader(plain)), suffix))
+    source = _by_magic(Source(STDIN_NAME, getattr(raw, "raw", raw), owned=False))
     source.skip_bom()
     _stdin_cache = (raw, source)
     return source
 
 
 def open_source(path: str) -> Source:
-    """Open ``path`` (``-`` is stdin) for reading, decompressing by suffix.
+    """Open ``path`` (``-`` is stdin) for reading, decompressing by suffix or magic number.
 
     >>> import tempfile, gzip
     >>> p = tempfile.mktemp(suffix=".vw.gz")
@@ -222,10 +252,13 @@ def open_source(path: str) -> Source:
     if path == "-":
         return _stdin()
     try:
-        stream = _decompressing(path, compression_suffix(path))
+        suffix = compression_suffix(path) or _file_magic(path)
+        stream = _decompressing(path, suffix)
     except (OSError, pa.ArrowException) as exc:
         reason = getattr(exc, "strerror", None) or exc
         raise FtrlError(f"cannot open {path}: {reason}") from exc
     source = Source(path, stream)
+    if suffix is None and not os.path.isfile(path):
+        source = _by_magic(source)
     source.skip_bom()
     return source
