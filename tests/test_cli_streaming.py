@@ -130,7 +130,7 @@ def test_bad_record_on_stdin_after_the_owed_predictions(models, args):
     assert r.out == good.out and len(r.out.splitlines()) == 2
     # (a first run in a fresh kernel cache says so on stderr before)
     errors = [line for line in r.err.splitlines() if line.startswith("ftrl: error:")]
-    assert len(errors) == 1 and errors[0].startswith("ftrl: error: <stdin>:3: no '|'")
+    assert len(errors) == 1 and errors[0].startswith("ftrl: error: <stdin>:3: bad label 'bad'")
     assert "Traceback" not in r.err
 
 
@@ -140,5 +140,4 @@ def test_bad_record_in_a_file_after_the_owed_predictions(models, tmp_path):
     r = ftrl("predict", "-m", models["vw"], bad)
     assert r.code == 2
     assert r.out == ftrl("predict", "-m", models["vw"], sample("test.vw")).out
-    assert r.err.strip() == f"ftrl: error: {bad}:501: no '|' in 'bad line' " \
-                            "(a vw record needs at least one namespace)"
+    assert r.err.strip() == f"ftrl: error: {bad}:501: bad label 'bad' (expected 1, 0 or -1)"

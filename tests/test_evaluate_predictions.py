@@ -45,7 +45,7 @@ def test_mixed_orders_and_bad_lines_are_errors(tmp_path) -> None:
 
 def test_vw_ordered_file_scores_like_the_model(tmp_path) -> None:
     model = tmp_path / "m.parquet"
-    assert ftrl("train", sample("train.vw"), "-o", model, "-q", "-b", "16").code == 0
+    assert ftrl("train", sample("train.vw"), "-o", model, "--quiet", "-b", "16").code == 0
     tagged = tmp_path / "t.vw"
     with open(sample("test.vw")) as fh:
         lines = fh.read().splitlines()

@@ -17,7 +17,7 @@ def _train(tmp_path, name: str, *args: str) -> str:
     data = tmp_path / "d.vw"
     data.write_text("1 |f 13 x\n0 |f 24 y\n1 |f 13 y\n")
     out = tmp_path / name
-    r = ftrl("train", data, "-o", out, "-q", "-b", "18", "--learning-rate", "0.5", *args)
+    r = ftrl("train", data, "-o", out, "--quiet", "-b", "18", "--learning-rate", "0.5", *args)
     assert r.code == 0, r.err
     return str(out)
 
@@ -55,7 +55,7 @@ def test_model_without_mode_reads_as_all_and_scores_as_before(tmp_path) -> None:
     assert ftrl("predict", "-m", path, tmp_path / "d.vw").out == before
     # a warm start continues with the model's mode unless told otherwise
     r = ftrl("train", tmp_path / "d.vw", "--init-model", path, "-o", tmp_path / "m2.parquet",
-             "-q")
+             "--quiet")
     assert r.code == 0, r.err
     assert checkpoint.load(str(tmp_path / "m2.parquet")).spec.hash_mode == "all"
 
@@ -64,7 +64,7 @@ def test_warm_start_with_another_mode_is_refused(tmp_path) -> None:
     path = _train(tmp_path, "m.parquet", "--hash", "all")
     _forget_mode(path)
     r = ftrl("train", tmp_path / "d.vw", "--init-model", path, "-o", tmp_path / "m2.parquet",
-             "-q", "--hash", "strings", "-b", "18")
+             "--quiet", "--hash", "strings", "-b", "18")
     assert r.code == 2
     assert "hash_mode: model has 'all', this run has 'strings'" in r.err
     assert len(r.err.strip().splitlines()) == 1

@@ -143,7 +143,7 @@ def test_records_before_a_bad_one_come_out_first(monkeypatch, tmp_path: Path, ca
         path, name = "-", "<stdin>"
     else:
         path = name = write(tmp_path, f"bad.{fmt}", text)
-    spec = resolve_spec([path], format=fmt, hash_bits=BITS, **opts)
+    spec = resolve_spec([path], format=fmt, hash_bits=BITS, hash_mode="all", **opts)
     seen = []
     with pytest.raises(InputError) as info:
         for batch in read_batches([path], spec, workers=workers):
