@@ -110,3 +110,33 @@ def test_score_refuses_a_base_of_the_wrong_length():
     with pytest.raises(ValueError, match="base"):
         score(np.array([0, 0, 0]), np.zeros(0, np.int32), np.zeros(0), np.ones(4), 0.0,
               base=np.zeros(3))
+
+
+def test_vw_base_reaches_training_and_scoring_through_the_cli(tmp_path):
+    from clirun import ftrl
+
+    rng = np.random.default_rng(3)
+    lines = [f"{int(rng.random() < 0.3)} |f a{rng.integers(6)} b{rng.integers(6)}"
+             for _ in range(400)]
+    plain, based = tmp_path / "plain.vw", tmp_path / "based.vw"
+    bases = rng.normal(0.0, 1.0, size=len(lines))
+    plain.write_text("\n".join(lines) + "\n")
+    # "label importance base": the same records, each with its own base margin
+    based.write_text("\n".join(f"{ln[0]} 1 {b:.17g} {ln[2:]}" for ln, b in zip(lines, bases))
+                     + "\n")
+    models = {}
+    for name, data in (("plain", plain), ("based", based)):
+        models[name] = tmp_path / f"{name}.parquet"
+        r = ftrl("train", data, "-o", models[name], "--quiet", "-b", "12",
+                 "--learning-rate", "0.2")
+        assert r.code == 0, r.err
+    # the learner saw the base: the weights differ
+    w_plain, _ = checkpoint.load(str(models["plain"])).serving_weights()
+    w_based, _ = checkpoint.load(str(models["based"])).serving_weights()
+    assert not np.allclose(w_plain, w_based)
+    # scoring adds it to the margin of each record
+    raw_plain = ftrl("predict", "-m", models["based"], plain, "--raw")
+    raw_based = ftrl("predict", "-m", models["based"], based, "--raw")
+    assert raw_plain.code == raw_based.code == 0
+    got = np.array(raw_based.out.split(), float) - np.array(raw_plain.out.split(), float)
+    np.testing.assert_allclose(got, bases, atol=1e-8)
