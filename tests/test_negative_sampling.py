@@ -254,10 +254,10 @@ def test_bad_rates_are_one_line_errors(tmp_path, option, value):
     assert out.read_bytes() == b"old model"
 
 
-def test_a_negative_seed_is_refused():
-    r = ftrl("train", TRAIN, "-o", "/tmp/never.parquet", "--negative-sampling", "0.5",
+def test_a_negative_seed_is_refused(tmp_path):
+    r = ftrl("train", TRAIN, "-o", tmp_path / "m.parquet", "--negative-sampling", "0.5",
              "--seed", "-1")
-    assert r.code == 2 and "--seed" in r.err
+    assert r.code == 2 and "--seed" in r.err and not (tmp_path / "m.parquet").exists()
 
 
 def test_no_recalibrate_needs_a_model():
