@@ -130,14 +130,21 @@ def cli() -> None:
 @click.option("--quiet", is_flag=True, help="No progress table.")
 @click.option("--reader-thread/--no-reader-thread", default=True, show_default=True,
               help="Parse in a second thread while training (same results either way).")
+@click.option("--negative-sampling", type=float, default=None, metavar="RATE",
+              help="Keep each negative record with probability RATE (0 < RATE <= 1), drawn "
+                   "afresh each pass; scores are recalibrated for it.")
+@click.option("--input-negative-rate", type=float, default=None, metavar="RATE",
+              help="The input's negatives were already kept at RATE upstream: record it.")
+@click.option("--seed", type=click.IntRange(0, 2**64 - 1), default=0, show_default=True,
+              help="Seed of --negative-sampling.")
 @input_options
 @feature_options
 @optimizer_options
 @click.pass_context
 def train(ctx: click.Context, inputs, output, init_model, passes, batch_size, no_bias,
-          state_dtype, quiet, reader_thread, fmt, no_header, columns, hash_bits, hash_mode,
-          label_column, ignore_columns, numeric_columns, optimizer_config,
-          **optimizer_flags) -> None:
+          state_dtype, quiet, reader_thread, negative_sampling, input_negative_rate, seed,
+          fmt, no_header, columns, hash_bits, hash_mode, label_column, ignore_columns,
+          numeric_columns, optimizer_config, **optimizer_flags) -> None:
     """Train a model on INPUT files ('-' for stdin) and write it to -o.
 
     \b
@@ -147,7 +154,9 @@ def train(ctx: click.Context, inputs, output, init_model, passes, batch_size, no
       zcat today.tsv.gz | ftrl train - --format criteo -o new.parquet --init-model old.parquet
     """
     from ftrl_cli.commands.train import run_train
+    from ftrl_cli.sampling import Sampling
 
+    sampling = Sampling(negative_sampling, input_negative_rate, seed)
     given = {k: v for k, v in optimizer_flags.items()
              if ctx.get_parameter_source(k) == ParameterSource.COMMANDLINE}
     hashing_given = any(ctx.get_parameter_source(k) == ParameterSource.COMMANDLINE
@@ -160,7 +169,7 @@ def train(ctx: click.Context, inputs, output, init_model, passes, batch_size, no
                     hash_bits=hash_bits, hash_mode=hash_mode, label_column=label_column,
                     ignore_columns=ignore_columns, numeric_columns=numeric_columns),
         hashing_given=hashing_given, optimizer_config=optimizer_config, optimizer_flags=given,
-        reader_thread=reader_thread,
+        reader_thread=reader_thread, sampling=sampling,
     )
 
 
@@ -171,8 +180,10 @@ def train(ctx: click.Context, inputs, output, init_model, passes, batch_size, no
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write predictions here (default, or '-': stdout).")
 @click.option("--raw", is_flag=True, help="Print margins (logits) instead of probabilities.")
+@click.option("--recalibrate/--no-recalibrate", default=True, show_default=True,
+              help="Undo the model's negative down-sampling in its scores.")
 @input_options
-def predict(inputs, model_path, output, raw, fmt, no_header, columns) -> None:
+def predict(inputs, model_path, output, raw, recalibrate, fmt, no_header, columns) -> None:
     """Score INPUT records: one prediction per line, in input order.
 
     Without INPUT (or with '-') the records come from stdin, scored as they arrive. A
@@ -186,7 +197,7 @@ def predict(inputs, model_path, output, raw, fmt, no_header, columns) -> None:
     from ftrl_cli.commands.predict import run_predict
 
     run_predict(list(inputs) or ["-"], model_path, output, raw,
-                dict(format=fmt, header=not no_header, columns=columns or None))
+                dict(format=fmt, header=not no_header, columns=columns or None), recalibrate)
 
 
 @cli.command()
@@ -196,8 +207,11 @@ def predict(inputs, model_path, output, raw, fmt, no_header, columns) -> None:
 @click.option("--predictions", type=click.Path(dir_okay=False), default=None,
               help="Score an existing prediction file (one probability per line) instead.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@click.option("--recalibrate/--no-recalibrate", default=True, show_default=True,
+              help="Undo the model's negative down-sampling in its scores.")
 @input_options
-def evaluate(inputs, model_path, predictions, as_json, fmt, no_header, columns) -> None:
+def evaluate(inputs, model_path, predictions, as_json, recalibrate, fmt, no_header,
+             columns) -> None:
     """Logloss, AUC, normalized entropy and calibration of a model on labelled INPUT.
 
     Without INPUT (or with '-') the records come from stdin.
@@ -211,7 +225,7 @@ def evaluate(inputs, model_path, predictions, as_json, fmt, no_header, columns) 
     from ftrl_cli.commands.evaluate import run_evaluate
 
     run_evaluate(list(inputs) or ["-"], model_path, predictions, as_json,
-                 dict(format=fmt, header=not no_header, columns=columns or None))
+                 dict(format=fmt, header=not no_header, columns=columns or None), recalibrate)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -31,14 +31,17 @@ def _finite(batch, p: np.ndarray) -> None:
 
 
 def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | None,
-                 as_json: bool, reader: dict) -> None:
+                 as_json: bool, reader: dict, recalibrate: bool = True) -> None:
     prepare_for_run()
     if (model_path is None) == (predictions is None):
         raise FtrlError("give exactly one of -m/--model and --predictions")
+    if predictions is not None and not recalibrate:
+        raise FtrlError("--no-recalibrate applies to a model's scores (-m), not to --predictions")
     ys, ps, ws = [], [], []
     if model_path is not None:
         hint = "evaluate needs the label column the model was trained with"
-        for batch, p in scored_batches(inputs, model_path, reader, label_hint=hint):
+        for batch, p in scored_batches(inputs, model_path, reader, label_hint=hint,
+                                       recalibrate=recalibrate):
             _labelled(batch)
             _finite(batch, p)
             ys.append(batch.labels)

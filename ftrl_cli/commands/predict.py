@@ -19,14 +19,18 @@ from ftrl_cli.readers import read_batches, resolve_spec
 from ftrl_cli.readers.base import Batch
 from ftrl_cli.readers.columns import check_columns
 from ftrl_cli.readers.compat import model_reader
+from ftrl_cli.sampling import negative_rate, recalibrated
 
 
 def scored_batches(inputs: list[str], model_path: str, reader: dict, raw: bool = False,
-                   label_hint: str | None = None) -> Iterator[tuple[Batch, np.ndarray]]:
+                   label_hint: str | None = None,
+                   recalibrate: bool = True) -> Iterator[tuple[Batch, np.ndarray]]:
     """Yield each input batch with its predictions (probabilities, or margins if ``raw``).
 
     The input is read in the model's format (see ``readers.compat.model_reader``); with
     ``label_hint`` a csv/tsv input must have the label column (the hint ends the error).
+    A model trained on down-sampled negatives has its scores recalibrated for the
+    unsampled traffic unless ``recalibrate`` is false (see ``ftrl_cli.sampling``).
     """
     check_inputs(inputs)
     ckpt = checkpoint.load(model_path, weights_only=True)
@@ -38,11 +42,13 @@ def scored_batches(inputs: list[str], model_path: str, reader: dict, raw: bool =
                         **model_reader(inputs, trained, reader))
     check_columns(inputs, spec, label_hint=label_hint)
     w, bias = ckpt.serving_weights()
+    undo = recalibrated(negative_rate(ckpt.meta), raw) if recalibrate else None
     first_run_notice()
 
     def score(batch: Batch) -> np.ndarray:
-        return score_rows(batch.indptr, batch.indices, batch.data, w, bias, logistic=not raw,
-                          base=batch.base)
+        s = score_rows(batch.indptr, batch.indices, batch.data, w, bias, logistic=not raw,
+                       base=batch.base)
+        return s if undo is None else undo(s)
 
     # Scoring has no order dependency: both cores parse and score, batches stay in order.
     for batch in prefetch(read_batches(inputs, spec, workers=2, score=score)):
@@ -67,11 +73,12 @@ def format_lines(batch: Batch, preds: np.ndarray) -> bytes:
 
 
 def run_predict(inputs: list[str], model_path: str, output: str | None, raw: bool,
-                reader: dict) -> None:
+                reader: dict, recalibrate: bool = True) -> None:
     prepare_for_run()
+    scored = scored_batches(inputs, model_path, reader, raw, recalibrate=recalibrate)
     if output is None or output == "-":
         binary = getattr(sys.stdout, "buffer", None)  # absent when stdout is redirected in-process
-        for batch, preds in scored_batches(inputs, model_path, reader, raw):
+        for batch, preds in scored:
             text = format_lines(batch, preds)
             if binary is not None:
                 binary.write(text)
@@ -80,6 +87,6 @@ def run_predict(inputs: list[str], model_path: str, output: str | None, raw: boo
                 sys.stdout.write(text.decode("utf-8"))
         return
     with open_output(output) as out:
-        for batch, preds in scored_batches(inputs, model_path, reader, raw):
+        for batch, preds in scored:
             out.write(format_lines(batch, preds))
             out.flush()  # a FIFO's or device's reader gets each batch as it is scored

@@ -19,13 +19,16 @@ from ftrl_cli.pipeline import prefetch
 from ftrl_cli.progress import Progress
 from ftrl_cli.readers import read_batches, resolve_spec
 from ftrl_cli.readers.columns import check_columns
+from ftrl_cli.sampling import NegativeSampler, Sampling
 
 
 def run_train(*, inputs: list[str], output: str, init_model: str | None, passes: int,
               batch_size: int, use_bias: bool, state_dtype: str, quiet: bool, reader: dict,
               hashing_given: bool, optimizer_config: str | None,
-              optimizer_flags: dict, reader_thread: bool = True) -> None:
+              optimizer_flags: dict, reader_thread: bool = True,
+              sampling: Sampling | None = None) -> None:
     prepare_for_run()
+    sampling = sampling or Sampling()
     check_inputs(inputs)
     check_writable(output)
     if passes > 1 and "-" in inputs:
@@ -46,26 +49,37 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
                             ignored=ckpt is None or hashing_given)
     if ckpt is not None:
         checkpoint.check_compatible(ckpt, spec, use_bias)
+        sampling.check_warm_start(ckpt.meta, init_model)
         model = checkpoint.restore(ckpt, cfg, dtype)
     else:
         model = Model(cfg, spec.hash_bits, use_bias, dtype)
     if not quiet:
         first_run_notice()
     progress = Progress(None if quiet else sys.stderr)
+    sampler = None if sampling.rate is None else NegativeSampler(sampling.rate, sampling.seed)
     start = time.perf_counter()
-    for _ in range(passes):
-        train_pass(model, inputs, spec, batch_size, progress, reader_thread)
-    checkpoint.save(model, replace(spec, columns=columns), output)
+    for p in range(passes):
+        train_pass(model, inputs, spec, batch_size, progress, reader_thread, sampler, p)
+    checkpoint.save(model, replace(spec, columns=columns), output, extra=sampling.metadata())
     progress.summary(passes, model.iterations, time.perf_counter() - start)
+    if sampler is not None and not quiet:
+        print(f"negatives dropped = {sampler.dropped} (kept at rate {sampler.rate:g})",
+              file=sys.stderr)
 
 
 def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
-               progress: Progress, reader_thread: bool = True) -> None:
-    """One pass over ``inputs``; the last, partial step is applied at the end, as in Keras."""
+               progress: Progress, reader_thread: bool = True,
+               sampler: NegativeSampler | None = None, pass_index: int = 0) -> None:
+    """One pass over ``inputs``; the last, partial step is applied at the end, as in Keras.
+
+    With ``sampler``, the negatives it drops (drawn afresh for each ``pass_index``) are
+    neither trained on nor counted."""
     # Two parse workers keep up to four blocks in flight already; one batch queued beside
     # them is enough to keep the learner busy, and keeps peak memory flat in the row count.
     # Without the reader thread everything runs on this one.
     batches = read_batches(inputs, spec, workers=2 if reader_thread else 1)
+    if sampler is not None:
+        batches = sampler.select(batches, pass_index)
     last = None  # the last non-empty batch: where the end-of-pass step is reported
     try:
         for batch in prefetch(batches, depth=1) if reader_thread else batches:

@@ -114,6 +114,25 @@ class Batch:
     def __len__(self) -> int:
         return len(self.indptr) - 1
 
+    def select(self, rows: np.ndarray) -> Batch:
+        """The records at positions ``rows`` (in that order), every per-record field with them.
+
+        >>> b = Batch(np.array([0, 1, 3]), np.array([3, 0, 1], np.int32), np.arange(3.0), 4,
+        ...           np.array([1.0, 0.0]), np.ones(2), np.arange(1, 3), "x", ["a", None])
+        >>> s = b.select(np.array([1]))
+        >>> s.X.toarray().tolist(), s.labels.tolist(), s.lines.tolist(), s.tags
+        ([[1.0, 2.0, 0.0, 0.0]], [0.0], [2], [None])
+        """
+        from ftrl_cli.kernels.rows import select_rows
+
+        rows = np.asarray(rows, dtype=np.int64)
+        indptr, indices, data = select_rows(self.indptr, self.indices, self.data, rows)
+        return Batch(indptr, indices, data, self.n_features, self.labels[rows],
+                     self.weights[rows], self.lines[rows], self.source,
+                     None if self.tags is None else [self.tags[i] for i in rows],
+                     None if self.scores is None else self.scores[rows],
+                     None if self.base is None else self.base[rows])
+
 
 def scored(batches: Iterator[Batch],
            score: Callable[[Batch], np.ndarray] | None) -> Iterator[Batch]:
