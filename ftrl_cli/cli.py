@@ -130,12 +130,16 @@ def cli() -> None:
 @click.option("--quiet", is_flag=True, help="No progress table.")
 @click.option("--reader-thread/--no-reader-thread", default=True, show_default=True,
               help="Parse in a second thread while training (same results either way).")
+@click.option("--loss", type=click.Choice(["logistic", "squared"]), default=None,
+              help="logistic: Dense(1, sigmoid) on binary cross-entropy (default); squared: "
+                   "Dense(1) on mean squared error, numeric labels. --init-model: the "
+                   "model's.")
 @input_options
 @feature_options
 @optimizer_options
 @click.pass_context
 def train(ctx: click.Context, inputs, output, init_model, passes, batch_size, no_bias,
-          state_dtype, quiet, reader_thread, fmt, no_header, columns, hash_bits, hash_mode,
+          state_dtype, quiet, reader_thread, loss, fmt, no_header, columns, hash_bits, hash_mode,
           label_column, ignore_columns, numeric_columns, optimizer_config,
           **optimizer_flags) -> None:
     """Train a model on INPUT files ('-' for stdin) and write it to -o.
@@ -160,7 +164,7 @@ def train(ctx: click.Context, inputs, output, init_model, passes, batch_size, no
                     hash_bits=hash_bits, hash_mode=hash_mode, label_column=label_column,
                     ignore_columns=ignore_columns, numeric_columns=numeric_columns),
         hashing_given=hashing_given, optimizer_config=optimizer_config, optimizer_flags=given,
-        reader_thread=reader_thread,
+        reader_thread=reader_thread, loss=loss,
     )
 
 

@@ -34,6 +34,9 @@ class FeatureSpec:
     ignore_columns: tuple[str, ...] = ()
     numeric_columns: tuple[str, ...] = ()
     hash_mode: str = "all"
+    # labels read as numbers (a squared-loss model's), not as classes; the checkpoint
+    # records the loss, so this is not stored with the features
+    numeric_labels: bool = False
 
     @property
     def n_features(self) -> int:
@@ -52,6 +55,7 @@ class FeatureSpec:
 
     def to_dict(self) -> dict:
         d = asdict(self)
+        del d["numeric_labels"]
         d["columns"] = list(self.columns) if self.columns is not None else None
         d["ignore_columns"] = list(self.ignore_columns)
         d["numeric_columns"] = list(self.numeric_columns)
