@@ -174,7 +174,8 @@ def train(ctx: click.Context, inputs, output, init_model, passes, batch_size, no
               help="Model written by ftrl train.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write predictions here (default, or '-': stdout).")
-@click.option("--raw", is_flag=True, help="Print margins (logits) instead of probabilities.")
+@click.option("--raw", is_flag=True, help="Print margins (logits) instead of probabilities "
+                                          "(a --loss squared model prints margins anyway).")
 @input_options
 def predict(inputs, model_path, output, raw, fmt, no_header, columns) -> None:
     """Score INPUT records: one prediction per line, in input order.
@@ -202,7 +203,8 @@ def predict(inputs, model_path, output, raw, fmt, no_header, columns) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @input_options
 def evaluate(inputs, model_path, predictions, as_json, fmt, no_header, columns) -> None:
-    """Logloss, AUC, normalized entropy and calibration of a model on labelled INPUT.
+    """Logloss, AUC, normalized entropy and calibration of a model on labelled INPUT
+    (RMSE, MAE and R² for a --loss squared model).
 
     Without INPUT (or with '-') the records come from stdin.
 
