@@ -187,7 +187,7 @@ class OptimizerConfig:
     def hyper_parameters(self, use_bias: bool, loss: int = L.LOSS_LOGISTIC) -> np.ndarray:
         """The ``hp`` vector the kernels read (see ``kernels.layout``); ``loss`` is a code.
 
-        >>> OptimizerConfig().hyper_parameters(True, L.LOSS_SQUARED)[L.HP_LOSS]
+        >>> float(OptimizerConfig().hyper_parameters(True, L.LOSS_SQUARED)[L.HP_LOSS])
         1.0
         """
         hp = np.zeros(L.N_HP)
