@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from clirun import ftrl
 from kerasref import keras_fit, squared_error_gradient
-from test_parity_cli import cli_args, read_model
+from test_parity_cli import libsvm_splits, read_model
+from test_parity_cli import train as parity_train
 from test_parity_keras import CASES, HASH_BITS, D, ftrl_config
 
 from ftrl_cli.losses import SQUARED
@@ -80,29 +80,14 @@ def test_the_reference_is_not_trivial(keras):
 
 
 # ---- through the CLI and its checkpoint ----
-def write_libsvm(path, X, y):
-    with open(path, "w") as fh:
-        for row, label in zip(X, y):
-            feats = " ".join(f"{j}:{float(v)!r}" for j, v in enumerate(row))
-            fh.write(f"{float(label)!r} {feats}\n")
-
-
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     X, y = regression_data()
-    d = tmp_path_factory.mktemp("regression")
-    write_libsvm(d / "all.libsvm", X, y)
-    write_libsvm(d / "first.libsvm", X[:16], y[:16])
-    write_libsvm(d / "second.libsvm", X[16:], y[16:])
-    return X, y, d
+    return libsvm_splits(tmp_path_factory.mktemp("regression"), X, y, 16, numeric=True)
 
 
-def train(tmp_path, files, batch_size, kwargs, out="m.parquet", extra=("--loss", "squared")):
-    model = tmp_path / out
-    r = ftrl("train", *files, "-o", model, "--quiet", "-b", str(HASH_BITS), "--batch-size",
-             str(batch_size), *cli_args(kwargs), *extra)
-    assert r.code == 0, r.err
-    return model
+def train(tmp_path, files, batch_size, kwargs, out="m.parquet", extra=()):
+    return parity_train(tmp_path, files, batch_size, kwargs, out, ("--loss", "squared", *extra))
 
 
 @pytest.mark.parametrize("batch_size", [1, 8])
@@ -124,8 +109,8 @@ def test_resume_continues_with_the_models_loss(keras, data, tmp_path, batch_size
     X, y, d = data
     kwargs = {"learning_rate": 0.2, "beta": 0.5}
     half = train(tmp_path, [d / "first.libsvm"], batch_size, kwargs, "half.parquet")
-    resumed = train(tmp_path, [d / "second.libsvm"], batch_size, {}, "resumed.parquet",
-                    ("--init-model", str(half)))
+    resumed = parity_train(tmp_path, [d / "second.libsvm"], batch_size, {}, "resumed.parquet",
+                           ("--init-model", str(half)))
     kk, kb = keras_fit(keras, X, y, batch_size, kwargs, loss="squared")
     w, b, meta = read_model(resumed)
     np.testing.assert_allclose(w, kk, rtol=0, atol=1e-9)
@@ -139,7 +124,7 @@ def test_logistic_model_is_recorded_as_before(data, tmp_path):
     binary.write_text("".join(f"{int(v > 1.5)} " + line.split(" ", 1)[1]
                               for v, line in zip(y, (d / "all.libsvm").read_text()
                                                  .splitlines(keepends=True))))
-    _, _, meta = read_model(train(tmp_path, [binary], 1, {"learning_rate": 0.2}, extra=()))
+    _, _, meta = read_model(parity_train(tmp_path, [binary], 1, {"learning_rate": 0.2}))
     assert meta["model"]["loss"] == "binary_crossentropy"
     assert meta["model"]["layer"] == "Dense(1, activation='sigmoid')"
     assert json.dumps(meta).count("mean_squared_error") == 0
