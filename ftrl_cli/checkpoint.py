@@ -22,6 +22,7 @@ from ftrl_cli._version import __version__
 from ftrl_cli.config import OptimizerConfig
 from ftrl_cli.errors import FtrlError
 from ftrl_cli.kernels import layout as L
+from ftrl_cli.losses import Loss, from_model_meta
 from ftrl_cli.model import Model
 from ftrl_cli.outputs import open_output
 from ftrl_cli.readers.base import FeatureSpec
@@ -50,6 +51,11 @@ class Checkpoint:
     @property
     def use_bias(self) -> bool:
         return bool(self.meta["model"]["use_bias"])
+
+    @property
+    def loss(self) -> Loss:
+        """The loss the model was trained on (``losses.LOGISTIC`` if the file records none)."""
+        return from_model_meta(self.meta.get("model") or {})
 
     def serving_weights(self) -> tuple[np.ndarray, float]:
         """Dense kernel vector and bias, as the model predicts."""
@@ -100,7 +106,7 @@ def save(model: Model, spec: FeatureSpec, path: str, extra: dict | None = None) 
         "features": spec.to_dict(),
         "hashing": spec.hashing_config(),
         "model": {"use_bias": model.use_bias, "state_dtype": np.dtype(model.state.dtype).name,
-                  "layer": "Dense(1, activation='sigmoid')", "loss": "binary_crossentropy"},
+                  "layer": model.loss.keras_layer, "loss": model.loss.keras_loss},
         "counters": {"iterations": model.iterations, "examples": model.examples},
         **(extra or {}),
     }
@@ -185,8 +191,9 @@ def _is_bias(variable, path: str) -> np.ndarray:
 
 
 def restore(ckpt: Checkpoint, config: OptimizerConfig, dtype: type = np.float64) -> Model:
-    """A :class:`Model` that continues training from ``ckpt`` with ``config``."""
-    model = Model(config, int(ckpt.meta["features"]["hash_bits"]), ckpt.use_bias, dtype)
+    """A :class:`Model` that continues training from ``ckpt`` with ``config`` (and its loss)."""
+    model = Model(config, int(ckpt.meta["features"]["hash_bits"]), ckpt.use_bias, dtype,
+                  ckpt.loss)
     c = ckpt.columns
     rows = np.where(c["is_bias"], model.n_features, c["index"]).astype(np.int64)
     if rows.size and (rows.min() < 0 or rows.max() > model.n_features):

@@ -137,13 +137,17 @@ def cli() -> None:
               help="The input's negatives were already kept at RATE upstream: record it.")
 @click.option("--seed", type=click.IntRange(0, 2**64 - 1), default=0, show_default=True,
               help="Seed of --negative-sampling.")
+@click.option("--loss", type=click.Choice(["logistic", "squared"]), default=None,
+              help="logistic: Dense(1, sigmoid) on binary cross-entropy (default); squared: "
+                   "Dense(1) on mean squared error, numeric labels. --init-model: the "
+                   "model's.")
 @input_options
 @feature_options
 @optimizer_options
 @click.pass_context
 def train(ctx: click.Context, inputs, output, init_model, passes, batch_size, no_bias,
           state_dtype, quiet, reader_thread, negative_sampling, input_negative_rate, seed,
-          fmt, no_header, columns, hash_bits, hash_mode, label_column, ignore_columns,
+          loss, fmt, no_header, columns, hash_bits, hash_mode, label_column, ignore_columns,
           numeric_columns, optimizer_config, **optimizer_flags) -> None:
     """Train a model on INPUT files ('-' for stdin) and write it to -o.
 
@@ -169,7 +173,7 @@ def train(ctx: click.Context, inputs, output, init_model, passes, batch_size, no
                     hash_bits=hash_bits, hash_mode=hash_mode, label_column=label_column,
                     ignore_columns=ignore_columns, numeric_columns=numeric_columns),
         hashing_given=hashing_given, optimizer_config=optimizer_config, optimizer_flags=given,
-        reader_thread=reader_thread, sampling=sampling,
+        reader_thread=reader_thread, sampling=sampling, loss=loss,
     )
 
 
@@ -179,7 +183,8 @@ def train(ctx: click.Context, inputs, output, init_model, passes, batch_size, no
               help="Model written by ftrl train.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write predictions here (default, or '-': stdout).")
-@click.option("--raw", is_flag=True, help="Print margins (logits) instead of probabilities.")
+@click.option("--raw", is_flag=True, help="Print margins (logits) instead of probabilities "
+                                          "(a --loss squared model prints margins anyway).")
 @click.option("--recalibrate/--no-recalibrate", default=True, show_default=True,
               help="Undo the model's negative down-sampling in its scores.")
 @input_options
@@ -212,7 +217,8 @@ def predict(inputs, model_path, output, raw, recalibrate, fmt, no_header, column
 @input_options
 def evaluate(inputs, model_path, predictions, as_json, recalibrate, fmt, no_header,
              columns) -> None:
-    """Logloss, AUC, normalized entropy and calibration of a model on labelled INPUT.
+    """Logloss, AUC, normalized entropy and calibration of a model on labelled INPUT
+    (RMSE, MAE and R² for a --loss squared model).
 
     Without INPUT (or with '-') the records come from stdin.
 

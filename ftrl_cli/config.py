@@ -184,8 +184,12 @@ class OptimizerConfig:
             return constant(float(lr()))
         return constant(float(lr))
 
-    def hyper_parameters(self, use_bias: bool) -> np.ndarray:
-        """The ``hp`` vector the kernels read (see ``kernels.layout``)."""
+    def hyper_parameters(self, use_bias: bool, loss: int = L.LOSS_LOGISTIC) -> np.ndarray:
+        """The ``hp`` vector the kernels read (see ``kernels.layout``); ``loss`` is a code.
+
+        >>> float(OptimizerConfig().hyper_parameters(True, L.LOSS_SQUARED)[L.HP_LOSS])
+        1.0
+        """
         hp = np.zeros(L.N_HP)
         hp[L.HP_L1] = self.l1_regularization_strength
         hp[L.HP_L2] = self.l2_regularization_strength
@@ -203,6 +207,7 @@ class OptimizerConfig:
         hp[L.HP_ACCUM] = self.gradient_accumulation_steps or 0
         hp[L.HP_BIAS] = 1.0 if use_bias else 0.0
         hp[L.HP_INIT_ACC] = self.initial_accumulator_value
+        hp[L.HP_LOSS] = loss
         return hp
 
 

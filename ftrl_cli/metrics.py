@@ -1,4 +1,5 @@
-"""Evaluation metrics for click-through-rate predictions, vectorised, with optional weights.
+"""Evaluation metrics for click-through-rate predictions, vectorised, with optional weights
+(and ``evaluate_regression`` for a squared-loss model's).
 
 Every function takes labels ``y`` (0/1; ``logloss``, ``normalized_entropy`` and
 ``calibration`` also accept soft labels in [0, 1]), predicted probabilities ``p`` and
@@ -22,16 +23,24 @@ EPS = 1e-15
 def _prepare(
     y: ArrayLike, p: ArrayLike, w: ArrayLike | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    y, p, w = _prepare_any(y, p, w)
+    if not np.all((y >= 0.0) & (y <= 1.0)):
+        raise ValueError("labels must lie in [0, 1]")
+    if not np.all((p >= 0.0) & (p <= 1.0)):
+        raise ValueError("predictions must be probabilities in [0, 1]")
+    return y, p, w
+
+
+def _prepare_any(
+    y: ArrayLike, p: ArrayLike, w: ArrayLike | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Flat float arrays of equal length, and valid weights; values are not checked."""
     y = np.asarray(y, dtype=np.float64).ravel()
     p = np.asarray(p, dtype=np.float64).ravel()
     if y.shape != p.shape:
         raise ValueError(f"labels and predictions differ in length: {y.size} vs {p.size}")
     if y.size == 0:
         raise ValueError("no rows to evaluate")
-    if not np.all((y >= 0.0) & (y <= 1.0)):
-        raise ValueError("labels must lie in [0, 1]")
-    if not np.all((p >= 0.0) & (p <= 1.0)):
-        raise ValueError("predictions must be probabilities in [0, 1]")
     if w is None:
         return y, p, None
     w = np.asarray(w, dtype=np.float64).ravel()
@@ -147,6 +156,32 @@ def evaluate(y: ArrayLike, p: ArrayLike, w: ArrayLike | None = None) -> dict:
         "normalized_entropy": _undefined_as_nan(lambda: loss / _entropy(mean_label)),
         "calibration": mean_pred / mean_label if mean_label > 0.0 else math.nan,
         "mean_prediction": mean_pred,
+        "mean_label": mean_label,
+    }
+
+
+def evaluate_regression(y: ArrayLike, p: ArrayLike, w: ArrayLike | None = None) -> dict:
+    """Metrics of a squared-loss model's predictions, importance-weighted as ``evaluate``.
+
+    ``rmse`` and ``mae`` are the root mean squared and the mean absolute error; ``r2`` is
+    ``1 - SSE / SST`` around the (weighted) mean label, NaN when every label is the same.
+
+    >>> r = evaluate_regression([1.0, 2.0, 3.0, 4.0], [1.5, 2.0, 3.0, 3.5])
+    >>> round(r["rmse"], 6), r["mae"], r["r2"]
+    (0.353553, 0.25, 0.9)
+    """
+    y, p, w = _prepare_any(y, p, w)
+    if not (np.all(np.isfinite(y)) and np.all(np.isfinite(p))):
+        raise ValueError("labels and predictions must be finite")
+    mean_label = _mean(y, w)
+    mse = _mean((y - p) ** 2, w)
+    variance = _mean((y - mean_label) ** 2, w)
+    return {
+        "count": int(y.size),
+        "rmse": math.sqrt(mse),
+        "mae": _mean(np.abs(y - p), w),
+        "r2": 1.0 - mse / variance if variance > 0.0 else math.nan,
+        "mean_prediction": _mean(p, w),
         "mean_label": mean_label,
     }
 

@@ -23,6 +23,7 @@ from ftrl_cli.kernels.ftrl import catch_up_all
 from ftrl_cli.kernels.online import train_online
 from ftrl_cli.kernels.predict import NO_BASE, base_margins
 from ftrl_cli.kernels.train import flush_step, train_rows
+from ftrl_cli.losses import LOGISTIC, Loss
 from ftrl_cli.schedules import Schedule
 
 if TYPE_CHECKING:  # the CLI trains on the readers' arrays and never imports scipy
@@ -30,7 +31,7 @@ if TYPE_CHECKING:  # the CLI trains on the readers' arrays and never imports sci
 
 
 class Model:
-    """Weights and optimizer slots of a hashed logistic-regression model."""
+    """Weights and optimizer slots of a hashed linear model on a logistic or squared loss."""
 
     def __init__(
         self,
@@ -38,8 +39,10 @@ class Model:
         hash_bits: int,
         use_bias: bool = True,
         dtype: type = np.float64,
+        loss: Loss = LOGISTIC,
     ) -> None:
         self.config = config.validate_training()
+        self.loss = loss
         self.hash_bits = hash_bits
         self.use_bias = use_bias
         self.n_features = 1 << hash_bits
@@ -59,7 +62,7 @@ class Model:
         self.active = np.zeros(rows, dtype=np.int64)
         self.pending = np.zeros(rows if config.gradient_accumulation_steps else 1, dtype=np.int64)
         self.ctr = np.zeros(L.N_CTR, dtype=np.int64)
-        self.hp = config.hyper_parameters(use_bias)
+        self.hp = config.hyper_parameters(use_bias, loss.code)
 
     # ---- counters ----
     @property
@@ -105,7 +108,8 @@ class Model:
         batch_size: int = 1,
         base: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Train on the rows of ``X`` in order; return each row's probability before its step."""
+        """Train on the rows of ``X`` in order; return each row's prediction before its step
+        (a probability for the logistic loss, the margin for the squared loss)."""
         return self.train_csr(X.indptr, X.indices, X.data, labels, weights, batch_size, base)
 
     def train_csr(
@@ -131,6 +135,11 @@ class Model:
         >>> fresh.train_csr(np.array([0, 0]), np.array([], np.int32), np.ones(0), np.ones(1),
         ...                 base=np.array([-2.0])).round(4)  # sigmoid(-2 + 0 + 0)
         array([0.1192])
+        >>> from ftrl_cli.losses import SQUARED
+        >>> reg = Model(OptimizerConfig(learning_rate=0.5), hash_bits=4, loss=SQUARED)
+        >>> reg.train_csr(np.array([0, 0]), np.array([], np.int32), np.ones(0), np.ones(1),
+        ...               base=np.array([-2.0]))  # the margin itself
+        array([-2.])
         """
         n = len(indptr) - 1
         if weights is None:

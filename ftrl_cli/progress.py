@@ -11,28 +11,34 @@ from typing import TextIO
 
 import numpy as np
 
-_EPS = 1e-15
+from ftrl_cli.losses import LOGISTIC, Loss
+
 HEADER = (
     "average    since         example  current  current  current\n"
     "loss       last          counter    label  predict features"
 )
 
 
-def record_losses(labels: np.ndarray, preds: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Importance-weighted logistic loss of each record.
+def record_losses(labels: np.ndarray, preds: np.ndarray, weights: np.ndarray,
+                  loss: Loss = LOGISTIC) -> np.ndarray:
+    """Importance-weighted loss of each record under the model's ``loss``.
 
     >>> record_losses(np.array([1.0]), np.array([0.5]), np.array([1.0])).round(6)
     array([0.693147])
+    >>> from ftrl_cli.losses import SQUARED
+    >>> record_losses(np.array([-1.0]), np.array([0.5]), np.array([2.0]), SQUARED)
+    array([4.5])
     """
-    p = np.clip(preds, _EPS, 1.0 - _EPS)
-    return -weights * (labels * np.log(p) + (1.0 - labels) * np.log1p(-p))
+    return loss.record_losses(labels, preds, weights)
 
 
 class Progress:
     """Accumulates losses and prints a row each time the example count doubles."""
 
-    def __init__(self, stream: TextIO | None = sys.stderr, start: int = 1) -> None:
+    def __init__(self, stream: TextIO | None = sys.stderr, start: int = 1,
+                 loss: Loss = LOGISTIC) -> None:
         self.stream = stream
+        self.loss = loss
         self.loss_sum = 0.0
         self.weight_sum = 0.0
         self.since_loss = 0.0
@@ -46,7 +52,7 @@ class Progress:
         n = len(preds)
         if n == 0:
             return
-        losses = record_losses(labels, preds, weights)
+        losses = record_losses(labels, preds, weights, self.loss)
         cum_loss = np.cumsum(losses)
         cum_w = np.cumsum(weights)
         done_loss = done_w = 0.0

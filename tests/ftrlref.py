@@ -13,10 +13,10 @@ from test_kernels import keras_update_numpy
 
 
 def ftrl_reference(records, labels, n_features, lr, batch_size=1, base=None,
-                   initial_accumulator_value=0.1):
+                   initial_accumulator_value=0.1, squared=False):
     """``(kernel, bias, predictions, stopped)``: ``stopped`` is the row at which training
     stops (a non-finite margin, or the last row of a step that made a weight non-finite), or
-    None."""
+    None.  ``squared``: Dense(1) on squared error (prediction = margin, gradient 2 (p - y))."""
     w = np.zeros(n_features + 1)
     z = np.zeros(n_features + 1)
     n = np.full(n_features + 1, initial_accumulator_value)
@@ -34,9 +34,9 @@ def ftrl_reference(records, labels, n_features, lr, batch_size=1, base=None,
                     margin += base[r]
                 if not np.isfinite(margin):
                     return w[:-1], w[-1], np.array(preds), r
-                p = 1.0 / (1.0 + np.exp(-margin))
+                p = margin if squared else 1.0 / (1.0 + np.exp(-margin))
                 preds.append(p)
-                d = p - labels[r]
+                d = 2.0 * (p - labels[r]) if squared else p - labels[r]
                 for j, v in records[r]:
                     grad[j] = grad.get(j, 0.0) + d * v
                 grad[bias] = grad.get(bias, 0.0) + d

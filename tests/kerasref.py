@@ -1,7 +1,10 @@
-"""Real Keras as the reference: a Dense(1) logistic model trained with keras.optimizers.Ftrl.
+"""Real Keras as the reference: a Dense(1) model trained with keras.optimizers.Ftrl.
 
-Keras's NumPy backend has no autodiff, so the logistic-loss gradient of the batch mean is written
-out (it is the textbook one); every optimizer computation is Keras's own.
+Keras's NumPy backend has no autodiff, so the gradient of the batch mean is written out: the
+textbook one of the logistic loss through the sigmoid (``loss="logistic"``), or of Keras's
+mean squared error on ``Dense(1)`` (``loss="squared"``: ``2 (p - y)`` per record, checked
+against Keras's own loss in tests/test_parity_squared.py); every optimizer computation is
+Keras's own.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import numpy as np
 
 
 def keras_fit(keras, X, y, batch_size, optimizer_kwargs, weights=None, epochs=1,
-              kernel0=None, bias0=0.0, use_bias=True, finalize=True):
+              kernel0=None, bias0=0.0, use_bias=True, finalize=True, loss="logistic"):
     """Train like ``model.fit(X, y, batch_size, shuffle=False)``; return (kernel, bias)."""
     X = np.asarray(X, dtype=np.float64)
     n, d = X.shape
@@ -29,10 +32,18 @@ def keras_fit(keras, X, y, batch_size, optimizer_kwargs, weights=None, epochs=1,
             xb, yb, wb = X[start:start + batch_size], y[start:start + batch_size], \
                 w[start:start + batch_size]
             margin = xb @ kernel.numpy() + (bias.numpy()[0] if use_bias else 0.0)
-            p = 1.0 / (1.0 + np.exp(-margin))
-            d_margin = wb * (p - yb) / len(yb) * scale
+            if loss == "squared":
+                d_margin = wb * squared_error_gradient(yb, margin) / len(yb) * scale
+            else:
+                p = 1.0 / (1.0 + np.exp(-margin))
+                d_margin = wb * (p - yb) / len(yb) * scale
             grads = [xb.T @ d_margin, np.array([d_margin.sum()])][: len(variables)]
             opt.apply(grads, variables)
     if finalize:
         opt.finalize_variable_values(variables)
     return kernel.numpy().copy(), float(bias.numpy()[0]) if use_bias else 0.0
+
+
+def squared_error_gradient(y, p):
+    """d/dp of Keras's ``mean_squared_error`` of one output, ``(y - p) ** 2``, per record."""
+    return 2.0 * (p - y)

@@ -271,3 +271,11 @@ def test_the_progress_table_counts_the_kept_records(tmp_path):
     kept = len(kept_records(_records(), 0.3, 5, 0))
     assert f"number of examples = {kept}" in r.err
     assert f"negatives dropped = {1500 - kept} (kept at rate 0.3)" in r.err
+
+
+def test_sampling_with_the_squared_loss_is_refused(tmp_path):
+    out = tmp_path / "m.parquet"
+    r = ftrl("train", sample("train.vw"), "-o", out, "--quiet", "--loss", "squared",
+             "--negative-sampling", "0.5")
+    assert r.code == 2 and not out.exists()
+    assert r.err.strip() == "ftrl: error: negative sampling needs the logistic loss"

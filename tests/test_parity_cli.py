@@ -46,11 +46,21 @@ def cli_args(kwargs):
     return args
 
 
-def write_libsvm(path, X, y):
+def write_libsvm(path, X, y, numeric=False):
+    """Rows as libsvm, labels as classes (0/1) or, ``numeric``, as the exact floats."""
     with open(path, "w") as fh:
         for row, label in zip(X, y):
             feats = " ".join(f"{j}:{float(v)!r}" for j, v in enumerate(row))
-            fh.write(f"{int(label)} {feats}\n")
+            text = repr(float(label)) if numeric else str(int(label))
+            fh.write(f"{text} {feats}\n")
+
+
+def libsvm_splits(d, X, y, cut, numeric=False):
+    """``all``, ``first`` (rows before ``cut``) and ``second`` libsvm files in ``d``."""
+    write_libsvm(d / "all.libsvm", X, y, numeric)
+    write_libsvm(d / "first.libsvm", X[:cut], y[:cut], numeric)
+    write_libsvm(d / "second.libsvm", X[cut:], y[cut:], numeric)
+    return X, y, d
 
 
 def read_model(path):
@@ -76,11 +86,7 @@ def train(tmp_path, files, batch_size, kwargs, out="m.parquet", extra=()):
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     X, y = dense_data()
-    d = tmp_path_factory.mktemp("dense")
-    write_libsvm(d / "all.libsvm", X, y)
-    write_libsvm(d / "first.libsvm", X[:12], y[:12])
-    write_libsvm(d / "second.libsvm", X[12:], y[12:])
-    return X, y, d
+    return libsvm_splits(tmp_path_factory.mktemp("dense"), X, y, 12)
 
 
 @pytest.mark.parametrize("batch_size", [1, 3])

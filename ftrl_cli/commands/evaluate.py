@@ -6,11 +6,12 @@ import json
 
 import numpy as np
 
+from ftrl_cli import checkpoint
 from ftrl_cli._runtime import prepare_for_run
 from ftrl_cli.commands.options import check_inputs
 from ftrl_cli.commands.predict import scored_batches
 from ftrl_cli.errors import FtrlError, InputError
-from ftrl_cli.metrics import evaluate
+from ftrl_cli.metrics import evaluate, evaluate_regression
 from ftrl_cli.readers import read_batches, resolve_spec
 from ftrl_cli.readers.columns import check_columns
 
@@ -38,9 +39,14 @@ def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | N
     if predictions is not None and not recalibrate:
         raise FtrlError("--no-recalibrate applies to a model's scores (-m), not to --predictions")
     ys, ps, ws = [], [], []
+    metrics = evaluate
     if model_path is not None:
         hint = "evaluate needs the label column the model was trained with"
-        for batch, p in scored_batches(inputs, model_path, reader, label_hint=hint,
+        check_inputs(inputs)
+        ckpt = checkpoint.load(model_path, weights_only=True)
+        if not ckpt.loss.probabilistic:
+            metrics = evaluate_regression
+        for batch, p in scored_batches(inputs, ckpt, reader, label_hint=hint,
                                        recalibrate=recalibrate):
             _labelled(batch)
             _finite(batch, p)
@@ -64,7 +70,7 @@ def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | N
     if len(p) != len(y):
         raise FtrlError(f"{predictions}: {len(p)} predictions for {len(y)} records")
     try:
-        report = evaluate(y, p, w)
+        report = metrics(y, p, w)
     except ValueError as e:  # checked above; what remains (weights sum to zero...) is one line
         raise FtrlError(f"cannot evaluate: {e}") from None
     if as_json:
@@ -134,17 +140,15 @@ def read_predictions(path: str) -> np.ndarray:
 
 
 def format_report(report: dict) -> str:
-    """The metrics as aligned ``name  value`` lines (plain numbers, for awk and friends).
+    """The metrics as aligned ``name  value`` lines (plain numbers, for awk and friends), in
+    the report's order.
 
     >>> print(format_report(evaluate([0, 1] * 600, [0.25, 0.75] * 600)).splitlines()[0])
     count               1200
+    >>> print(format_report(evaluate_regression([1.0, 3.0], [1.0, 2.0])).splitlines()[3])
+    r2               0.500000
     """
-    rows = [("count", str(report["count"])),
-            ("logloss", f"{report['logloss']:.6f}"),
-            ("auc", f"{report['auc']:.6f}"),
-            ("normalized entropy", f"{report['normalized_entropy']:.6f}"),
-            ("calibration", f"{report['calibration']:.6f}"),
-            ("mean prediction", f"{report['mean_prediction']:.6f}"),
-            ("mean label", f"{report['mean_label']:.6f}")]
+    rows = [(k.replace("_", " "), str(v) if k == "count" else f"{v:.6f}")
+            for k, v in report.items()]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 
@@ -22,32 +23,38 @@ from ftrl_cli.readers.compat import model_reader
 from ftrl_cli.sampling import negative_rate, recalibrated
 
 
-def scored_batches(inputs: list[str], model_path: str, reader: dict, raw: bool = False,
-                   label_hint: str | None = None,
+def scored_batches(inputs: list[str], model: str | checkpoint.Checkpoint, reader: dict,
+                   raw: bool = False, label_hint: str | None = None,
                    recalibrate: bool = True) -> Iterator[tuple[Batch, np.ndarray]]:
-    """Yield each input batch with its predictions (probabilities, or margins if ``raw``).
+    """Yield each input batch with its predictions (probabilities, or margins if ``raw``;
+    a squared-loss model's predictions are its margins).
 
-    The input is read in the model's format (see ``readers.compat.model_reader``); with
-    ``label_hint`` a csv/tsv input must have the label column (the hint ends the error).
-    A model trained on down-sampled negatives has its scores recalibrated for the
-    unsampled traffic unless ``recalibrate`` is false (see ``ftrl_cli.sampling``).
+    ``model`` is a model file or its checkpoint, loaded with ``weights_only``.  The input is
+    read in the model's format (see ``readers.compat.model_reader``), its labels as the
+    model's loss reads them; with ``label_hint`` a csv/tsv input must have the label column
+    (the hint ends the error).  A model trained on down-sampled negatives has its scores
+    recalibrated for the unsampled traffic unless ``recalibrate`` is false (see
+    ``ftrl_cli.sampling``).
     """
     check_inputs(inputs)
-    ckpt = checkpoint.load(model_path, weights_only=True)
+    ckpt = model if isinstance(model, checkpoint.Checkpoint) else checkpoint.load(
+        model, weights_only=True)
+    loss = ckpt.loss
     trained = ckpt.spec
     spec = resolve_spec(inputs, hash_bits=trained.hash_bits, hash_mode=trained.hash_mode,
                         label_column=trained.label_column,
                         ignore_columns=trained.ignore_columns,
                         numeric_columns=trained.numeric_columns,
                         **model_reader(inputs, trained, reader))
+    spec = replace(spec, numeric_labels=not loss.probabilistic)
     check_columns(inputs, spec, label_hint=label_hint)
     w, bias = ckpt.serving_weights()
     undo = recalibrated(negative_rate(ckpt.meta), raw) if recalibrate else None
     first_run_notice()
 
     def score(batch: Batch) -> np.ndarray:
-        s = score_rows(batch.indptr, batch.indices, batch.data, w, bias, logistic=not raw,
-                       base=batch.base)
+        s = score_rows(batch.indptr, batch.indices, batch.data, w, bias,
+                       logistic=loss.probabilistic and not raw, base=batch.base)
         return s if undo is None else undo(s)
 
     # Scoring has no order dependency: both cores parse and score, batches stay in order.

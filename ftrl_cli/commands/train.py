@@ -14,6 +14,7 @@ from ftrl_cli._runtime import prepare_for_run
 from ftrl_cli.commands.options import build_optimizer_config, check_inputs, check_writable
 from ftrl_cli.config import OptimizerConfig
 from ftrl_cli.errors import FtrlError, InputError, NonFiniteError
+from ftrl_cli.losses import LOGISTIC, Loss, by_name
 from ftrl_cli.model import Model
 from ftrl_cli.pipeline import prefetch
 from ftrl_cli.progress import Progress
@@ -26,7 +27,7 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
               batch_size: int, use_bias: bool, state_dtype: str, quiet: bool, reader: dict,
               hashing_given: bool, optimizer_config: str | None,
               optimizer_flags: dict, reader_thread: bool = True,
-              sampling: Sampling | None = None) -> None:
+              sampling: Sampling | None = None, loss: str | None = None) -> None:
     prepare_for_run()
     sampling = sampling or Sampling()
     check_inputs(inputs)
@@ -41,7 +42,9 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
         reader = {**reader, "hash_bits": h.hash_bits, "hash_mode": h.hash_mode,
                   "label_column": h.label_column,
                   "ignore_columns": h.ignore_columns, "numeric_columns": h.numeric_columns}
-    spec = resolve_spec(inputs, **reader)
+    model_loss = training_loss(ckpt, loss)
+    sampling.check_loss(model_loss.name)
+    spec = replace(resolve_spec(inputs, **reader), numeric_labels=not model_loss.probabilistic)
     base = ckpt.optimizer if ckpt is not None else OptimizerConfig()
     cfg = build_optimizer_config(base, optimizer_config, optimizer_flags)
     # The model records the columns it was trained on, for scoring headerless files.
@@ -52,10 +55,10 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
         sampling.check_warm_start(ckpt.meta, init_model)
         model = checkpoint.restore(ckpt, cfg, dtype)
     else:
-        model = Model(cfg, spec.hash_bits, use_bias, dtype)
+        model = Model(cfg, spec.hash_bits, use_bias, dtype, model_loss)
     if not quiet:
         first_run_notice()
-    progress = Progress(None if quiet else sys.stderr)
+    progress = Progress(None if quiet else sys.stderr, loss=model_loss)
     sampler = None if sampling.rate is None else NegativeSampler(sampling.rate, sampling.seed)
     start = time.perf_counter()
     for p in range(passes):
@@ -65,6 +68,17 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     if sampler is not None and not quiet:
         print(f"negatives dropped = {sampler.dropped} (kept at rate {sampler.rate:g})",
               file=sys.stderr)
+
+
+def training_loss(ckpt: checkpoint.Checkpoint | None, name: str | None) -> Loss:
+    """``--loss`` (logistic if not given); a warm start continues with the model's own loss
+    and refuses another one."""
+    if ckpt is None:
+        return by_name(name) if name is not None else LOGISTIC
+    if name is not None and by_name(name) != ckpt.loss:
+        raise FtrlError(f"{ckpt.path}: the model was trained with --loss {ckpt.loss.name}; "
+                        f"it cannot continue with --loss {name}")
+    return ckpt.loss
 
 
 def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
@@ -86,8 +100,9 @@ def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
             last = batch if len(batch) else last
             missing = np.flatnonzero(np.isnan(batch.labels))
             if missing.size:
+                need = "0/1 or -1/1" if model.loss.probabilistic else "a number"
                 raise InputError(batch.source, int(batch.lines[missing[0]]),
-                                 "record has no label (training needs 0/1 or -1/1)")
+                                 f"record has no label (training needs {need})")
             preds = model.train_csr(batch.indptr, batch.indices, batch.data, batch.labels,
                                     batch.weights, batch_size, batch.base)
             progress.update(batch.labels, preds, batch.weights, np.diff(batch.indptr))

@@ -39,7 +39,12 @@ HP_LSCALE = 12  # 0 = None
 HP_ACCUM = 13  # 0 = None, else >= 2
 HP_BIAS = 14  # 1 = the model has a bias
 HP_INIT_ACC = 15  # initial_accumulator_value, set on a row's first touch
-N_HP = 16
+HP_LOSS = 16  # one of the LOSS_* codes below
+N_HP = 17
+
+# Loss codes (``HP_LOSS``): what a record's prediction and gradient are (kernels.loss).
+LOSS_LOGISTIC = 0  # Dense(1, activation="sigmoid") on binary cross-entropy
+LOSS_SQUARED = 1  # Dense(1) on mean squared error
 
 # Slots of the ``ctr`` int64 array.
 CTR_IT = 0  # Keras's optimizer._iterations (raw, counts accumulation micro-steps)

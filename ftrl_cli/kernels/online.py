@@ -21,10 +21,12 @@ from ftrl_cli.kernels.layout import (
     HP_INIT_ACC,
     HP_L1,
     HP_L2,
+    HP_LOSS,
     HP_LSCALE,
     HP_POWER,
     HP_SHRINK,
     HP_WD,
+    LOSS_SQUARED,
     MARK_ACTIVE,
     OK,
     STAMP_MOD,
@@ -33,9 +35,9 @@ from ftrl_cli.kernels.layout import (
     W,
     Z,
 )
+from ftrl_cli.kernels.loss import margin_gradient, prediction
 from ftrl_cli.kernels.memory import prefetch
 from ftrl_cli.kernels.schedule import learning_rate_at
-from ftrl_cli.kernels.train import sigmoid
 
 
 @njit(nogil=True, cache=True, error_model="numpy", inline="always")
@@ -64,7 +66,7 @@ def _update(state, j, g, lr, hp, stamp):
 @njit(nogil=True, cache=True, error_model="numpy")
 def train_online(indptr, indices, values, labels, weights, base, state, gbuf, mark, ctr, hp,
                  sched_kind, sched_p, preds):
-    """One optimizer step per record, in order; ``preds[r]`` is the probability before it.
+    """One optimizer step per record, in order; ``preds[r]`` is the prediction before it.
 
     ``base`` holds each record's base margin, or is empty.  Returns ``OK``, or stops at the
     first record whose margin is not finite or whose update makes a weight non-finite and
@@ -74,6 +76,7 @@ def train_online(indptr, indices, values, labels, weights, base, state, gbuf, ma
     use_bias = hp[HP_BIAS] != 0.0
     init_acc = hp[HP_INIT_ACC]
     has_base = base.shape[0] != 0
+    squared = hp[HP_LOSS] == LOSS_SQUARED
     if use_bias and state[bias_row, T] == 0.0:
         state[bias_row, N] = init_acc
     n_rows = indptr.shape[0] - 1
@@ -101,9 +104,9 @@ def train_online(indptr, indices, values, labels, weights, base, state, gbuf, ma
             margin += base[r]
         if not math.isfinite(margin):
             return 2 * r + FAIL_MARGIN
-        p = sigmoid(margin)
+        p = prediction(margin, squared)
         preds[r] = p
-        d = weights[r] * (p - labels[r])
+        d = margin_gradient(p, labels[r], weights[r], squared)
         # sums _update's 0-or-NaN results: cheaper than testing every weight
         nonfinite = 0.0
         if not repeated:

@@ -16,19 +16,14 @@ from ftrl_cli.kernels.layout import (
     HP_EMA,
     HP_EMA_FREQ,
     HP_EMA_MOM,
+    HP_LOSS,
+    LOSS_SQUARED,
     MARK_ACTIVE,
     OK,
     W,
 )
+from ftrl_cli.kernels.loss import margin_gradient, prediction
 from ftrl_cli.kernels.memory import prefetch
-
-
-@njit(nogil=True, cache=True, error_model="numpy", inline="always")
-def sigmoid(m):
-    if m >= 0.0:
-        return 1.0 / (1.0 + math.exp(-m))
-    e = math.exp(m)
-    return e / (1.0 + e)
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
@@ -52,9 +47,10 @@ def train_rows(
     batch_size,
     preds,
 ):
-    """Train on CSR rows in order; ``preds[r]`` is row r's probability before its step.
+    """Train on CSR rows in order; ``preds[r]`` is row r's prediction before its step.
 
-    A step gathers ``batch_size`` records (mean gradient of logistic loss, importance-weighted)
+    A step gathers ``batch_size`` records (mean gradient of the loss ``hp[HP_LOSS]``,
+    importance-weighted)
     and is applied when full; a partial step stays gathered in ``gbuf`` across calls, so input
     chunking never changes the result.  Call ``flush_step`` at the end of a pass.
 
@@ -70,6 +66,7 @@ def train_rows(
     freq = int(hp[HP_EMA_FREQ])
     momentum = hp[HP_EMA_MOM]
     has_base = base.shape[0] != 0
+    squared = hp[HP_LOSS] == LOSS_SQUARED
     n_rows = indptr.shape[0] - 1
     for r in range(n_rows):
         start = indptr[r]
@@ -93,9 +90,9 @@ def train_rows(
             margin += base[r]
         if not math.isfinite(margin):
             return 2 * r + FAIL_MARGIN
-        p = sigmoid(margin)
+        p = prediction(margin, squared)
         preds[r] = p
-        d = weights[r] * (p - labels[r])
+        d = margin_gradient(p, labels[r], weights[r], squared)
         nact = ctr[CTR_NACT]
         for k in range(start, end):
             j = indices[k]

@@ -8,6 +8,7 @@ memory.  Hashing is described in ``ftrl_cli.hashing``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -175,6 +176,8 @@ def read_batches(
             source = open_source(path)
             try:
                 plan = _PLANS[spec.format](source, spec)
+                if plan is not None and spec.numeric_labels:
+                    plan = replace(plan, numeric_labels=True)
                 if plan is None:
                     pass
                 elif path == "-":

@@ -23,14 +23,16 @@ from numba.extending import intrinsic
 from ftrl_cli.kernels.jit import njit
 from ftrl_cli.kernels.memory import load_u64le, trailing_zeros
 
-# layout of the state array
-POS, LINE, ROWS, NNZ, NFIX, MAXROWS, ERR, ERR_LINE, ERR_START, ERR_END, ERR_ARG = range(11)
-STATE_SIZE = 11
+# layout of the state array; NUMERIC_LABELS is set by the caller: 1 reads labels as the
+# numbers they are (regression), 0 as the classes 0/1
+(POS, LINE, ROWS, NNZ, NFIX, MAXROWS, ERR, ERR_LINE, ERR_START, ERR_END, ERR_ARG,
+ NUMERIC_LABELS) = range(12)
+STATE_SIZE = 12
 
 # kernel statuses
 DONE, NEED_MORE, ROWS_FULL, NNZ_FULL, FIX_FULL, ERROR = range(6)
 # what a fixup re-converts
-FIX_DATA, FIX_WEIGHT, FIX_BASE = 0, 1, 2
+FIX_DATA, FIX_WEIGHT, FIX_BASE, FIX_LABEL = 0, 1, 2, 3
 
 # error codes (messages live in the Python readers)
 (
@@ -46,7 +48,8 @@ FIX_DATA, FIX_WEIGHT, FIX_BASE = 0, 1, 2
     E_AFTER_QUOTE,
     E_INTEGER,
     E_BASE,
-) = range(1, 13)
+    E_NUMBER_LABEL,
+) = range(1, 14)
 
 NL = 10
 CR = 13
@@ -293,15 +296,39 @@ def parse_int(buf, s, e):
 
 
 @njit(nogil=True, cache=True)
-def parse_label(buf, s, e):
-    """``-1``/``0`` -> 0.0 and ``1`` -> 1.0 (any numeric spelling); NaN if anything else."""
+def parse_label(buf, s, e, numeric):
+    """``(label, inexact)``: a class, ``-1``/``0`` -> 0.0 and ``1`` -> 1.0 (any numeric
+    spelling), or with ``numeric`` any finite number as it is; NaN if anything else.
+
+    ``inexact`` (numeric only) means the value must be re-converted by a fixup.
+    """
     kind, v = parse_float(buf, s, e)
     if kind != BAD:
-        if v == 1.0:
-            return 1.0
-        if v == 0.0 or v == -1.0:
-            return 0.0
-    return math.nan
+        if numeric:
+            if math.isfinite(v):
+                return v, kind == INEXACT
+        elif v == 1.0:
+            return 1.0, False
+        elif v == 0.0 or v == -1.0:
+            return 0.0, False
+    return math.nan, False
+
+
+@njit(nogil=True, cache=True)
+def label_error(numeric):
+    """The error code of a bad label: the wording differs for numbers and classes."""
+    return E_NUMBER_LABEL if numeric else E_LABEL
+
+
+@njit(nogil=True, cache=True, inline="always")
+def row_fix(fix_idx, fix_kind, fix_s, fix_e, fix_mult, nfix, row, kind, s, e):
+    """Have Python convert ``buf[s:e]`` into row ``row``'s ``kind`` value; returns ``nfix``."""
+    fix_idx[nfix] = row
+    fix_kind[nfix] = kind
+    fix_s[nfix] = s
+    fix_e[nfix] = e
+    fix_mult[nfix] = 1.0
+    return nfix + 1
 
 
 @njit(nogil=True, cache=True)

@@ -19,12 +19,12 @@ from ftrl_cli.readers._parse_common import (
     E_AFTER_QUOTE,
     E_COLUMNS,
     E_INTEGER,
-    E_LABEL,
     E_UNTERMINATED,
     E_VALUE,
     ERROR,
     FIX_DATA,
     FIX_FULL,
+    FIX_LABEL,
     INEXACT,
     LINE,
     MAXROWS,
@@ -33,6 +33,7 @@ from ftrl_cli.readers._parse_common import (
     NL,
     NNZ,
     NNZ_FULL,
+    NUMERIC_LABELS,
     POS,
     ROWS,
     ROWS_FULL,
@@ -41,9 +42,11 @@ from ftrl_cli.readers._parse_common import (
     borrow,
     field_end,
     is_space,
+    label_error,
     parse_float,
     parse_int,
     parse_label,
+    row_fix,
     save,
     set_error,
 )
@@ -101,12 +104,13 @@ def _unescape(buf, s, e, scratch):
 
 
 @njit(nogil=True, cache=True)
-def _label_field(buf, cs, ce):
-    """0/1, -1/1 or true/false in any case (every delimited format): NaN if anything else."""
-    label = parse_label(buf, cs, ce)
+def _label_field(buf, cs, ce, numeric):
+    """0/1, -1/1 (or any number with ``numeric``) or true/false in any case (every
+    delimited format): ``(label, inexact)`` as ``parse_label``, NaN if anything else."""
+    label, inexact = parse_label(buf, cs, ce, numeric)
     if math.isnan(label):
         label = _bool_label(buf, cs, ce)
-    return label
+    return label, inexact
 
 
 @njit(nogil=True, cache=True)
@@ -164,6 +168,7 @@ def parse_delimited(
     ncols = roles.shape[0]
     cap = data.shape[0]
     fcap = fix_idx.shape[0]
+    numeric_labels = st[NUMERIC_LABELS] != 0
     status = DONE
     while True:
         if pos >= end:
@@ -261,13 +266,15 @@ def parse_delimited(
                     v = 0
                     kind = BAD
                     value = 0.0
+                    inexact_label = False
                     # a doubled quote is never part of a valid label or number
                     if role == R_LOG_BIN:
                         ok, v = parse_int(buf, cs, ce)
                         err = E_INTEGER if esc or not ok else 0
                     elif role == R_LABEL:
-                        label = _label_field(buf, cs, ce)
-                        err = E_LABEL if esc or math.isnan(label) else 0
+                        label, inexact_label = _label_field(buf, cs, ce, numeric_labels)
+                        bad = esc or math.isnan(label)
+                        err = label_error(numeric_labels) if bad else 0
                     else:
                         kind, value = parse_float(buf, cs, ce)
                         bad = esc or kind == BAD or not math.isfinite(value)
@@ -287,6 +294,12 @@ def parse_delimited(
                             indices[nnz] = np.int64(hash_decimal(b, seeds[f - 1], strings)) & mask
                         data[nnz] = 1.0
                         nnz += 1
+                    elif inexact_label:
+                        if nfix >= fcap:
+                            status = FIX_FULL
+                            break
+                        nfix = row_fix(fix_idx, fix_kind, fix_s, fix_e, fix_mult, nfix, rows,
+                                       FIX_LABEL, cs, ce)
                     elif role == R_NUMERIC and (value != 0.0 or kind == INEXACT):
                         if nnz >= cap:
                             status = NNZ_FULL

@@ -39,6 +39,7 @@ class Plan:
     describe: Callable[[int, str, int], str]  # (error code, offending text, arg) -> message
     start_line: int = 1
     needs_scratch: bool = False
+    numeric_labels: bool = False  # labels as numbers (regression), not classes
 
 
 class _Outputs:
@@ -142,6 +143,8 @@ class _Outputs:
             st[pc.NNZ] = self.indptr[row]
         weight = kind == pc.FIX_WEIGHT
         self.weights[idx[weight]] = values[weight]
+        label = kind == pc.FIX_LABEL
+        self.labels[idx[label]] = values[label]
         self.data[idx[~per_row]] = values[~per_row]
         base = kind == pc.FIX_BASE
         if base.any():
@@ -209,6 +212,7 @@ class Cutter:
         self.lines = lines
         self.st = np.zeros(pc.STATE_SIZE, np.int64)
         self.st[pc.LINE] = first_line
+        self.st[pc.NUMERIC_LABELS] = plan.numeric_labels
         rows = self._rows()
         self.out = self._outputs(rows, max(1, int(rows * nnz_per_row)))
 

@@ -12,11 +12,11 @@ from ftrl_cli.readers._parse_common import (
     CR,
     DONE,
     E_INDEX,
-    E_LABEL,
     E_VALUE,
     ERROR,
     FIX_DATA,
     FIX_FULL,
+    FIX_LABEL,
     INEXACT,
     LINE,
     MAXROWS,
@@ -24,6 +24,7 @@ from ftrl_cli.readers._parse_common import (
     NFIX,
     NNZ,
     NNZ_FULL,
+    NUMERIC_LABELS,
     POS,
     ROWS,
     ROWS_FULL,
@@ -31,7 +32,9 @@ from ftrl_cli.readers._parse_common import (
     borrow,
     find_newline,
     is_space,
+    label_error,
     parse_label,
+    row_fix,
     save,
     scan_float,
 )
@@ -81,6 +84,7 @@ def parse_libsvm(
     nnz = st[NNZ]
     nfix = st[NFIX]
     maxrows = st[MAXROWS]
+    numeric = st[NUMERIC_LABELS] != 0
     cap = data.shape[0]
     fcap = fix_idx.shape[0]
     status = DONE
@@ -114,13 +118,19 @@ def parse_libsvm(
         p = q
         while p < le and not is_space(at(buf, p)):
             p += 1
-        label = parse_label(buf, q, p)
+        label, inexact = parse_label(buf, q, p, numeric)
         if math.isnan(label):
-            _set_error(st, E_LABEL, line, q, p, 0)
+            _set_error(st, label_error(numeric), line, q, p, 0)
             status = ERROR
             break
         rec_nnz = nnz
         rec_nfix = nfix
+        if inexact:
+            if nfix >= fcap:
+                status = FIX_FULL
+                break
+            nfix = row_fix(fix_idx, fix_kind, fix_s, fix_e, fix_mult, nfix, rows, FIX_LABEL,
+                           q, p)
         while p < le:
             if is_space(buf[p]):
                 p += 1

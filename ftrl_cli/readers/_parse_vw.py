@@ -15,7 +15,6 @@ from ftrl_cli.readers._parse_common import (
     DONE,
     E_BASE,
     E_HEADER_TOKEN,
-    E_LABEL,
     E_SCALE,
     E_VALUE,
     E_WEIGHT,
@@ -23,6 +22,7 @@ from ftrl_cli.readers._parse_common import (
     FIX_BASE,
     FIX_DATA,
     FIX_FULL,
+    FIX_LABEL,
     FIX_WEIGHT,
     INEXACT,
     LINE,
@@ -31,6 +31,7 @@ from ftrl_cli.readers._parse_common import (
     NFIX,
     NNZ,
     NNZ_FULL,
+    NUMERIC_LABELS,
     ONES,
     POS,
     ROWS,
@@ -39,8 +40,10 @@ from ftrl_cli.readers._parse_common import (
     borrow,
     find_newline,
     is_space,
+    label_error,
     parse_float,
     parse_label,
+    row_fix,
     save,
     scan_float,
     set_error,
@@ -192,17 +195,6 @@ def _features(
     return _OK, nnz, nfix
 
 
-@njit(nogil=True, cache=True, inline="always")
-def _row_fix(fix_idx, fix_kind, fix_s, fix_e, fix_mult, nfix, row, kind, s, e):
-    """Have Python convert ``buf[s:e]`` into row ``row``'s ``kind`` value; returns ``nfix``."""
-    fix_idx[nfix] = row
-    fix_kind[nfix] = kind
-    fix_s[nfix] = s
-    fix_e[nfix] = e
-    fix_mult[nfix] = 1.0
-    return nfix + 1
-
-
 @njit(nogil=True, cache=True)
 def parse_vw(
     buf,
@@ -242,6 +234,7 @@ def parse_vw(
     nnz = st[NNZ]
     nfix = st[NFIX]
     maxrows = st[MAXROWS]
+    numeric = st[NUMERIC_LABELS] != 0
     fcap = fix_idx.shape[0]
     status = DONE
     while True:
@@ -286,6 +279,8 @@ def parse_vw(
                 he = t_start
         label = math.nan
         weight = 1.0
+        lfix_s = -1
+        lfix_e = -1
         wfix_s = -1
         wfix_e = -1
         bfix_s = -1
@@ -302,11 +297,14 @@ def parse_vw(
                 p += 1
             ntok += 1
             if ntok == 1:
-                label = parse_label(buf, s, p)
+                label, inexact = parse_label(buf, s, p, numeric)
                 if math.isnan(label):
-                    set_error(st, E_LABEL, line, s, p, 0)
+                    set_error(st, label_error(numeric), line, s, p, 0)
                     bad = True
                     break
+                if inexact:
+                    lfix_s = s
+                    lfix_e = p
             elif ntok == 2:
                 kind, weight = parse_float(buf, s, p)
                 if kind == BAD or not math.isfinite(weight) or weight < 0.0:
@@ -332,15 +330,18 @@ def parse_vw(
         if bad:
             status = ERROR
             break
-        if nfix + (wfix_s >= 0) + (bfix_s >= 0) > fcap:
+        if nfix + (lfix_s >= 0) + (wfix_s >= 0) + (bfix_s >= 0) > fcap:
             status = FIX_FULL
             break
         rec_nfix = nfix
+        if lfix_s >= 0:
+            nfix = row_fix(fix_idx, fix_kind, fix_s, fix_e, fix_mult, nfix, rows, FIX_LABEL,
+                           lfix_s, lfix_e)
         if wfix_s >= 0:
-            nfix = _row_fix(fix_idx, fix_kind, fix_s, fix_e, fix_mult, nfix, rows, FIX_WEIGHT,
+            nfix = row_fix(fix_idx, fix_kind, fix_s, fix_e, fix_mult, nfix, rows, FIX_WEIGHT,
                             wfix_s, wfix_e)
         if bfix_s >= 0:
-            nfix = _row_fix(fix_idx, fix_kind, fix_s, fix_e, fix_mult, nfix, rows, FIX_BASE,
+            nfix = row_fix(fix_idx, fix_kind, fix_s, fix_e, fix_mult, nfix, rows, FIX_BASE,
                             bfix_s, bfix_e)
         code, new_nnz, new_nfix = _features(
             buf,

@@ -34,6 +34,9 @@ class FeatureSpec:
     ignore_columns: tuple[str, ...] = ()
     numeric_columns: tuple[str, ...] = ()
     hash_mode: str = "all"
+    # labels read as numbers (a squared-loss model's), not as classes; the checkpoint
+    # records the loss, so this is not stored with the features
+    numeric_labels: bool = False
 
     @property
     def n_features(self) -> int:
@@ -52,6 +55,7 @@ class FeatureSpec:
 
     def to_dict(self) -> dict:
         d = asdict(self)
+        del d["numeric_labels"]
         d["columns"] = list(self.columns) if self.columns is not None else None
         d["ignore_columns"] = list(self.ignore_columns)
         d["numeric_columns"] = list(self.numeric_columns)
@@ -74,7 +78,8 @@ class Batch:
     ``X`` is the ``(n, 2**hash_bits)`` CSR matrix of the batch (scipy.sparse, float64 values,
     duplicates allowed: they add up). It is built on first use from ``indptr``, ``indices``
     and ``data``, without a copy: the commands hand those arrays to the kernels and so never
-    import scipy. ``labels`` are 0.0/1.0, NaN where a record carries no label; ``weights``
+    import scipy. ``labels`` are 0.0/1.0 (the numbers as written with
+    ``FeatureSpec.numeric_labels``), NaN where a record carries no label; ``weights``
     are importance weights (1.0 by default); ``tags`` is ``None`` when no record of the batch
     has a tag; ``lines`` holds each record's 1-based line number in ``source``; ``scores`` is
     what the reader's ``score`` function returned for the batch (see ``read_batches``), if it

@@ -171,6 +171,8 @@ def _describe(names: tuple[str, ...], code: int, text: str, arg: int) -> str:
         return f"expected {len(names)} columns, found {arg}"
     if code == pc.E_LABEL:
         return f"column '{col}': bad label '{text}' (expected 0/1, -1/1 or true/false)"
+    if code == pc.E_NUMBER_LABEL:
+        return f"column '{col}': bad label '{text}' (expected a number or true/false)"
     if code == pc.E_VALUE:
         return f"column '{col}': bad number '{text}'"
     if code == pc.E_INTEGER:

@@ -15,6 +15,7 @@ from ftrl_cli.readers.source import Source
 
 _MESSAGES = {
     pc.E_LABEL: "bad label '{t}' (expected 1, 0 or -1)",
+    pc.E_NUMBER_LABEL: "bad label '{t}' (expected a number)",
     pc.E_INDEX: "bad feature '{t}' (expected index[:value], index a non-negative integer)",
     pc.E_VALUE: "bad feature value in '{t}' (expected index:number)",
 }

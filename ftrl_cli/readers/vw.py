@@ -26,6 +26,7 @@ from ftrl_cli.readers.source import Source
 
 _MESSAGES = {
     pc.E_LABEL: "bad label '{t}' (expected 1, 0 or -1)",
+    pc.E_NUMBER_LABEL: "bad label '{t}' (expected a number)",
     pc.E_WEIGHT: "bad importance weight '{t}' (expected a non-negative number)",
     pc.E_VALUE: "bad feature value in '{t}' (expected name:number)",
     pc.E_SCALE: "bad namespace scale in '|{t}' (expected |name:number)",
