@@ -13,7 +13,9 @@ from ftrl_cli._jit import first_run_notice
 from ftrl_cli._runtime import prepare_for_run
 from ftrl_cli.commands.options import build_optimizer_config, check_inputs, check_writable
 from ftrl_cli.config import OptimizerConfig
+from ftrl_cli.early_stopping import EarlyStopping
 from ftrl_cli.errors import FtrlError, InputError, NonFiniteError
+from ftrl_cli.holdout import Holdout, holdout_from_options, learn, no_holdout
 from ftrl_cli.model import Model
 from ftrl_cli.pipeline import prefetch
 from ftrl_cli.progress import Progress
@@ -24,12 +26,17 @@ from ftrl_cli.readers.columns import check_columns
 def run_train(*, inputs: list[str], output: str, init_model: str | None, passes: int,
               batch_size: int, use_bias: bool, state_dtype: str, quiet: bool, reader: dict,
               hashing_given: bool, optimizer_config: str | None,
-              optimizer_flags: dict, reader_thread: bool = True) -> None:
+              optimizer_flags: dict, reader_thread: bool = True,
+              holdout: dict | None = None) -> None:
     prepare_for_run()
     check_inputs(inputs)
     check_writable(output)
     if passes > 1 and "-" in inputs:
         raise FtrlError("--passes > 1 needs files: stdin can be read only once")
+    holdout = {"period": None, "after": None, "off": False, "early_terminate": None,
+               **(holdout or {})}
+    patience = holdout["early_terminate"] or 3
+    rule = holdout_from_options(passes, **holdout)
     dtype = np.dtype(state_dtype).type
     ckpt = checkpoint.load(init_model) if init_model else None
     if ckpt is not None and not hashing_given:
@@ -53,30 +60,44 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
         first_run_notice()
     progress = Progress(None if quiet else sys.stderr)
     start = time.perf_counter()
-    for _ in range(passes):
-        train_pass(model, inputs, spec, batch_size, progress, reader_thread)
+    stopping = EarlyStopping(patience) if rule is not None else None
+    done = 0
+    while done < passes:
+        progress.holdout_rows = rule is not None and done > 0
+        train_pass(model, inputs, spec, batch_size, progress, reader_thread, rule)
+        done += 1
+        if stopping is not None and stopping.end_pass(model, progress.pass_holdout_loss(),
+                                                      last=done == passes):
+            break
+    if stopping is not None:
+        stopping.restore_best(model)
     checkpoint.save(model, replace(spec, columns=columns), output)
-    progress.summary(passes, model.iterations, time.perf_counter() - start)
+    progress.summary(done, model.iterations, time.perf_counter() - start,
+                     stopping.summary_lines() if stopping is not None else None)
 
 
 def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
-               progress: Progress, reader_thread: bool = True) -> None:
-    """One pass over ``inputs``; the last, partial step is applied at the end, as in Keras."""
+               progress: Progress, reader_thread: bool = True,
+               holdout: Holdout | None = None) -> None:
+    """One pass over ``inputs``; the last, partial step is applied at the end, as in Keras.
+
+    With ``holdout``, its records are scored in their places instead of trained on.
+    """
+    split = holdout.splitter() if holdout is not None else no_holdout
     # Two parse workers keep up to four blocks in flight already; one batch queued beside
     # them is enough to keep the learner busy, and keeps peak memory flat in the row count.
     # Without the reader thread everything runs on this one.
     batches = read_batches(inputs, spec, workers=2 if reader_thread else 1)
-    last = None  # the last non-empty batch: where the end-of-pass step is reported
+    last = None  # the last non-empty batch trained on: where the end-of-pass step is reported
     try:
         for batch in prefetch(batches, depth=1) if reader_thread else batches:
-            last = batch if len(batch) else last
             missing = np.flatnonzero(np.isnan(batch.labels))
             if missing.size:
                 raise InputError(batch.source, int(batch.lines[missing[0]]),
                                  "record has no label (training needs 0/1 or -1/1)")
-            preds = model.train_csr(batch.indptr, batch.indices, batch.data, batch.labels,
-                                    batch.weights, batch_size, batch.base)
-            progress.update(batch.labels, preds, batch.weights, np.diff(batch.indptr))
+            train, held = split(batch)
+            last = train if len(train) else last
+            learn(model, train, held, batch_size, progress)
         model.flush()
     except NonFiniteError as e:
         # The end-of-pass step (row None) follows the last record read.
