@@ -16,6 +16,7 @@ import numpy as np
 
 from ftrl_cli.batch_rows import take_rows
 from ftrl_cli.errors import FtrlError, NonFiniteError
+from ftrl_cli.kernels.predict import base_margins
 from ftrl_cli.model import Model
 from ftrl_cli.progress import HeldOut, Progress
 from ftrl_cli.readers.base import Batch
@@ -111,19 +112,20 @@ def learn(model: Model, train: Batch, held: Batch | None, batch_size: int,
         return
     at = np.searchsorted(train.lines, held.lines)
     preds = np.empty(len(train))
-    held_preds = np.empty(len(held))
+    margins = np.empty(len(held))
+    base = base_margins(held.base, len(held))
     # held-out records in runs that sit between the same two trained records
     cuts = (np.flatnonzero(np.diff(at)) + 1).tolist()
     done = 0
     for lo, hi in zip([0, *cuts], [*cuts, len(held)]):
         upto = int(at[lo])
         preds[done:upto] = _train_rows(model, train, done, upto, batch_size)
-        held_preds[lo:hi] = model.predict_csr(held.indptr[lo:hi + 1], held.indices, held.data,
-                                              None if held.base is None else held.base[lo:hi])
+        model.margins_into(held.indptr[lo:hi + 1], held.indices, held.data,
+                           base[lo:hi] if len(base) else base, margins[lo:hi])
         done = upto
     preds[done:] = _train_rows(model, train, done, len(train), batch_size)
     progress.update(train.labels, preds, train.weights, np.diff(train.indptr),
-                    HeldOut(at, held.labels, held_preds, held.weights))
+                    HeldOut(at, held.labels, model.predictions(margins), held.weights))
 
 
 def _train_rows(model: Model, b: Batch, lo: int, hi: int, batch_size: int) -> np.ndarray:

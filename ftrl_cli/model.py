@@ -187,8 +187,6 @@ class Model:
     ) -> np.ndarray:
         """Each row's prediction as `train_csr` would report it now, without learning from it.
 
-        ``indptr`` may be a slice of a larger matrix's (it need not start at 0).
-
         >>> m = Model(OptimizerConfig(learning_rate=0.5), hash_bits=4)
         >>> x = (np.array([0, 1]), np.array([3], np.int32), np.ones(1))
         >>> _ = m.train_csr(*x, np.ones(1))
@@ -200,10 +198,22 @@ class Model:
         """
         n = len(indptr) - 1
         margins = np.empty(n)
+        self.margins_into(np.asarray(indptr), indices, np.asarray(data, dtype=np.float64),
+                          base_margins(base, n), margins)
+        return self.predictions(margins)
+
+    def margins_into(self, indptr, indices, data, base, out) -> None:
+        """`predict_csr`'s margins, written to ``out``: lean, for many small calls.
+
+        ``indptr`` may be a slice of a larger matrix's (it need not start at 0); ``base`` is
+        as `base_margins` returns it.
+        """
         row = np.empty((1, self.state.shape[1]), dtype=self.state.dtype)
-        state_margins(np.asarray(indptr).astype(np.int64, copy=False), indices,
-                      np.asarray(data).astype(np.float64, copy=False), base_margins(base, n),
-                      self.state, self.ctr, self.hp, self.cols, row, margins)
+        state_margins(indptr, indices, data, base, self.state, self.ctr, self.hp, self.cols,
+                      row, out)
+
+    def predictions(self, margins: np.ndarray) -> np.ndarray:
+        """The model's predictions for these margins: their logistic function."""
         return probabilities(margins)
 
     # ---- the moving average ----
