@@ -210,7 +210,7 @@ class Model:
         """
         row = np.empty((1, self.state.shape[1]), dtype=self.state.dtype)
         state_margins(indptr, indices, data, base, self.state, self.ctr, self.hp, self.cols,
-                      row, out)
+                      *self._ema_args(), row, out)
 
     def predictions(self, margins: np.ndarray) -> np.ndarray:
         """The model's predictions for these margins: their logistic function."""

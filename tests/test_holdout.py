@@ -259,3 +259,27 @@ def test_option_errors(tmp_path, opts, message):
     assert len(r.err.strip().splitlines()) == 1
     assert "Traceback" not in r.err
     assert out.read_bytes() == b"the old model"
+
+
+@pytest.mark.parametrize("config", [
+    {"learning_rate": 0.5},
+    {"learning_rate": 0.5, "use_ema": True, "ema_overwrite_frequency": 4},
+    {"learning_rate": 0.5, "use_ema": True, "gradient_accumulation_steps": 2},
+])
+def test_a_held_out_record_sees_what_the_next_trained_record_would(config):
+    import copy
+
+    from ftrl_cli.config import OptimizerConfig
+    from ftrl_cli.model import Model
+
+    model = Model(OptimizerConfig(**config), hash_bits=4)
+    one = np.ones(1)
+    # coordinate 3 is learnt, then stays idle while 5 is learnt (an overwrite falls due)
+    for j in [3, 3, 3, 5, 5, 5, 5, 5]:
+        model.train_csr(np.array([0, 1]), np.array([j], np.int32), one, one)
+    record = (np.array([0, 2]), np.array([3, 5], np.int32), np.array([1.0, 2.0]))
+    before = model.state.copy()
+    scored = model.predict_csr(*record, base=np.array([0.25]))
+    assert np.array_equal(model.state, before)  # scoring leaves the model as it was
+    trained = copy.deepcopy(model).train_csr(*record, one, base=np.array([0.25]))
+    assert scored[0] == trained[0]

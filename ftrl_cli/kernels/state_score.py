@@ -8,11 +8,8 @@ from ftrl_cli.kernels.ftrl import ema_catch_up
 from ftrl_cli.kernels.jit import njit
 from ftrl_cli.kernels.layout import (
     CTR_IT,
-    HP_ACCUM,
     HP_BIAS,
     HP_EMA,
-    HP_EMA_FREQ,
-    HP_EMA_MOM,
     T,
     W,
 )
@@ -30,19 +27,17 @@ def _current_weight(state, j, cols, it, accum, freq, momentum, lazy_overwrite, r
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def state_margins(indptr, indices, values, base, state, ctr, hp, cols, row, out):
+def state_margins(indptr, indices, values, base, state, ctr, hp, cols, accum, freq, momentum,
+                  row, out):
     """``out[r]``: row r's margin ``base + w.x + bias`` under the training weights.
 
     ``indptr`` may start past 0 (a slice of a larger CSR matrix); ``base`` is empty when no
-    record has one; ``row`` is scratch space of one state row, shape ``(1, columns)``.
+    record has one; ``accum``, ``freq``, ``momentum`` are the moving average's settings (see
+    ``ema_catch_up``); ``row`` is scratch space of one state row, shape ``(1, columns)``.
     """
     bias_row = state.shape[0] - 1
     use_bias = hp[HP_BIAS] != 0.0
-    lazy_overwrite = hp[HP_EMA] != 0.0 and hp[HP_EMA_FREQ] > 0.0
-    accum = int(hp[HP_ACCUM])
-    accum = accum if accum >= 2 else 1
-    freq = int(hp[HP_EMA_FREQ])
-    momentum = hp[HP_EMA_MOM]
+    lazy_overwrite = hp[HP_EMA] != 0.0 and freq > 0
     it = ctr[CTR_IT]
     has_base = base.shape[0] != 0
     for r in range(indptr.shape[0] - 1):
