@@ -7,9 +7,35 @@ training stops, and the model written is the one from the end of the best pass.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ftrl_cli.errors import FtrlError
+from ftrl_cli.holdout import Holdout
 from ftrl_cli.model import Model
 from ftrl_cli.model_snapshot import ModelSnapshot
+from ftrl_cli.progress import Progress
+
+
+def run_passes(model: Model, passes: int, holdout: Holdout | None, progress: Progress,
+               one_pass: Callable[[], None]) -> tuple[int, list[str] | None]:
+    """Run ``one_pass`` up to ``passes`` times; with a holdout, stop early and bring the model
+    back to the best pass.  Returns the passes run and the summary's holdout lines (None
+    without a holdout).
+    """
+    if holdout is None:
+        for _ in range(passes):
+            one_pass()
+        return passes, None
+    stopping = EarlyStopping(holdout.early_terminate)
+    done = 0
+    while done < passes:
+        progress.holdout_rows = done > 0  # as Vowpal Wabbit: from pass 2 on
+        one_pass()
+        done += 1
+        if stopping.end_pass(model, progress.pass_holdout_loss(), last=done == passes):
+            break
+    stopping.restore_best(model)
+    return done, stopping.summary_lines()
 
 
 class EarlyStopping:

@@ -27,7 +27,8 @@ Split = Callable[[Batch], "tuple[Batch, Batch | None]"]
 @dataclass(frozen=True)
 class Holdout:
     """Which records of a pass are held out: every ``period``-th, or (``after`` > 0) every
-    one past the ``after``-th.
+    one past the ``after``-th; and after how many passes without a better holdout loss
+    training stops.
 
     >>> Holdout(period=3).held_out(0, 7).nonzero()[0] + 1  # positions in the pass
     array([3, 6])
@@ -37,6 +38,7 @@ class Holdout:
 
     period: int = 10
     after: int = 0
+    early_terminate: int = 3
 
     def held_out(self, seen: int, n: int) -> np.ndarray:
         """Mask of the ``n`` records that follow the pass's first ``seen``."""
@@ -64,17 +66,18 @@ def no_holdout(batch: Batch) -> tuple[Batch, None]:
     return batch, None
 
 
-def holdout_from_options(passes: int, *, period: int | None, after: int | None, off: bool,
-                         early_terminate: int | None) -> Holdout | None:
+def holdout_from_options(passes: int, *, period: int | None = None, after: int | None = None,
+                         off: bool = False, early_terminate: int | None = None
+                         ) -> Holdout | None:
     """The holdout of ``ftrl train``'s options (None: train on every record), or a one-line
     error for options that contradict each other.
 
     ``None`` for an option means not given.  One pass has no holdout, as in Vowpal Wabbit; but
     ``--holdout-after`` is refused there, since Vowpal Wabbit would hold records out.
 
-    >>> holdout_from_options(3, period=None, after=None, off=False, early_terminate=None)
-    Holdout(period=10, after=0)
-    >>> holdout_from_options(1, period=5, after=None, off=False, early_terminate=None) is None
+    >>> holdout_from_options(3)
+    Holdout(period=10, after=0, early_terminate=3)
+    >>> holdout_from_options(1, period=5) is None
     True
     """
     if off:
@@ -94,7 +97,7 @@ def holdout_from_options(passes: int, *, period: int | None, after: int | None, 
             raise FtrlError("--holdout-after needs --passes > 1 (one pass trains on every "
                             "record)")
         return None
-    return Holdout(after=after) if after is not None else Holdout(period=period or 10)
+    return Holdout(period=period or 10, after=after or 0, early_terminate=early_terminate or 3)
 
 
 def learn(model: Model, train: Batch, held: Batch | None, batch_size: int,

@@ -13,7 +13,7 @@ from ftrl_cli._jit import first_run_notice
 from ftrl_cli._runtime import prepare_for_run
 from ftrl_cli.commands.options import build_optimizer_config, check_inputs, check_writable
 from ftrl_cli.config import OptimizerConfig
-from ftrl_cli.early_stopping import EarlyStopping
+from ftrl_cli.early_stopping import run_passes
 from ftrl_cli.errors import FtrlError, InputError, NonFiniteError
 from ftrl_cli.holdout import Holdout, holdout_from_options, learn, no_holdout
 from ftrl_cli.model import Model
@@ -33,10 +33,7 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     check_writable(output)
     if passes > 1 and "-" in inputs:
         raise FtrlError("--passes > 1 needs files: stdin can be read only once")
-    holdout = {"period": None, "after": None, "off": False, "early_terminate": None,
-               **(holdout or {})}
-    patience = holdout["early_terminate"] or 3
-    rule = holdout_from_options(passes, **holdout)
+    rule = holdout_from_options(passes, **(holdout or {}))
     dtype = np.dtype(state_dtype).type
     ckpt = checkpoint.load(init_model) if init_model else None
     if ckpt is not None and not hashing_given:
@@ -60,20 +57,10 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
         first_run_notice()
     progress = Progress(None if quiet else sys.stderr)
     start = time.perf_counter()
-    stopping = EarlyStopping(patience) if rule is not None else None
-    done = 0
-    while done < passes:
-        progress.holdout_rows = rule is not None and done > 0
-        train_pass(model, inputs, spec, batch_size, progress, reader_thread, rule)
-        done += 1
-        if stopping is not None and stopping.end_pass(model, progress.pass_holdout_loss(),
-                                                      last=done == passes):
-            break
-    if stopping is not None:
-        stopping.restore_best(model)
+    done, holdout_lines = run_passes(model, passes, rule, progress, lambda: train_pass(
+        model, inputs, spec, batch_size, progress, reader_thread, rule))
     checkpoint.save(model, replace(spec, columns=columns), output)
-    progress.summary(done, model.iterations, time.perf_counter() - start,
-                     stopping.summary_lines() if stopping is not None else None)
+    progress.summary(done, model.iterations, time.perf_counter() - start, holdout_lines)
 
 
 def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
