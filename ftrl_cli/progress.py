@@ -40,6 +40,25 @@ class HeldOut(NamedTuple):
     weights: np.ndarray
 
 
+class _HeldSums:
+    """A batch's held-out losses and weights, counted in order up to a trained record."""
+
+    def __init__(self, held: HeldOut) -> None:
+        self.at = held.at
+        self.cum = np.zeros((len(held.at) + 1, 2))
+        np.cumsum(record_losses(held.labels, held.preds, held.weights), out=self.cum[1:, 0])
+        np.cumsum(held.weights, out=self.cum[1:, 1])
+        self.done = 0
+
+    def take(self, upto: int | None) -> np.ndarray:
+        """(loss, weight) of the records not yet taken that precede trained record ``upto``
+        (all of them: None)."""
+        k = len(self.at) if upto is None else int(np.searchsorted(self.at, upto, side="right"))
+        add = self.cum[k] - self.cum[self.done]
+        self.done = k  # rows come in order: k never goes back
+        return add
+
+
 class Progress:
     """Accumulates losses and prints a row each time the example count doubles."""
 
@@ -64,7 +83,7 @@ class Progress:
         ``held``: held-out records scored among these; each counts in the rows after it.
         """
         n = len(preds)
-        held_sums = self._held_sums(held)
+        held_sums = _HeldSums(held) if held is not None else None
         if n == 0:
             self._add_held(held_sums, None)
             return
@@ -90,25 +109,13 @@ class Progress:
         self._add_held(held_sums, None)
         self.examples += n
 
-    def _held_sums(self, held: HeldOut | None):
-        if held is None or len(held.at) == 0:
-            return None
-        losses = record_losses(held.labels, held.preds, held.weights)
-        return [held.at, np.cumsum(losses), np.cumsum(held.weights), 0]
-
-    def _add_held(self, sums, upto: int | None) -> None:
+    def _add_held(self, held: _HeldSums | None, upto: int | None) -> None:
         """Count the held-out records scored before trained record ``upto``'s row (all: None)."""
-        if sums is None:
-            return
-        at, cum_loss, cum_w, done = sums
-        k = len(at) if upto is None else int(np.searchsorted(at, upto, side="right"))
-        if k > done:
-            before = np.array([cum_loss[done - 1], cum_w[done - 1]]) if done else 0.0
-            add = np.array([cum_loss[k - 1], cum_w[k - 1]]) - before
+        if held is not None:
+            add = held.take(upto)
             self.holdout += add
             self.holdout_since += add
             self.holdout_pass += add
-            sums[3] = k
 
     def pass_holdout_loss(self) -> float | None:
         """The mean loss of the held-out records of the pass just ended (None if none had
