@@ -122,6 +122,14 @@ def cli() -> None:
               help="Continue training from this model.")
 @click.option("--passes", type=click.IntRange(min=1), default=1, show_default=True,
               help="Passes over the input (files only, not stdin).")
+@click.option("--holdout-period", type=click.IntRange(min=2), default=None,
+              help="With --passes > 1: hold out every K-th record of each pass.  [default: 10]")
+@click.option("--holdout-after", type=click.IntRange(min=1), default=None,
+              help="With --passes > 1: hold out every record after the N-th of each pass.")
+@click.option("--holdout-off", is_flag=True, help="With --passes > 1: train on every record.")
+@click.option("--early-terminate", type=click.IntRange(min=1), default=None,
+              help="Stop after K passes without a better holdout loss; the best pass's model "
+                   "is written.  [default: 3]")
 @click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True,
               help="Records per optimizer step (mean gradient), as a Keras batch.")
 @click.option("--no-bias", is_flag=True, help="No bias term (Dense(1, use_bias=False)).")
@@ -145,7 +153,8 @@ def cli() -> None:
 @feature_options
 @optimizer_options
 @click.pass_context
-def train(ctx: click.Context, inputs, output, init_model, passes, batch_size, no_bias,
+def train(ctx: click.Context, inputs, output, init_model, passes, holdout_period,
+          holdout_after, holdout_off, early_terminate, batch_size, no_bias,
           state_dtype, quiet, reader_thread, negative_sampling, input_negative_rate, seed,
           loss, fmt, no_header, columns, hash_bits, hash_mode, label_column, ignore_columns,
           numeric_columns, optimizer_config, **optimizer_flags) -> None:
@@ -174,6 +183,8 @@ def train(ctx: click.Context, inputs, output, init_model, passes, batch_size, no
                     ignore_columns=ignore_columns, numeric_columns=numeric_columns),
         hashing_given=hashing_given, optimizer_config=optimizer_config, optimizer_flags=given,
         reader_thread=reader_thread, sampling=sampling, loss=loss,
+        holdout=dict(period=holdout_period, after=holdout_after, off=holdout_off,
+                     early_terminate=early_terminate),
     )
 
 

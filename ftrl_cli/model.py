@@ -21,7 +21,8 @@ from ftrl_cli.errors import NonFiniteError
 from ftrl_cli.kernels import layout as L
 from ftrl_cli.kernels.ftrl import catch_up_all
 from ftrl_cli.kernels.online import train_online
-from ftrl_cli.kernels.predict import NO_BASE, base_margins
+from ftrl_cli.kernels.predict import NO_BASE, base_margins, probabilities
+from ftrl_cli.kernels.state_score import state_margins
 from ftrl_cli.kernels.train import flush_step, train_rows
 from ftrl_cli.losses import LOGISTIC, Loss
 from ftrl_cli.schedules import Schedule
@@ -185,6 +186,45 @@ class Model:
         """
         if not flush_step(*self._kernel_args()):
             raise NonFiniteError(None, NonFiniteError.WEIGHT)
+
+    def predict_csr(
+        self,
+        indptr: np.ndarray,
+        indices: np.ndarray,
+        data: np.ndarray,
+        base: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Each row's prediction as `train_csr` would report it now, without learning from it.
+
+        >>> m = Model(OptimizerConfig(learning_rate=0.5), hash_bits=4)
+        >>> x = (np.array([0, 1]), np.array([3], np.int32), np.ones(1))
+        >>> _ = m.train_csr(*x, np.ones(1))
+        >>> p = m.predict_csr(*x)
+        >>> p.round(4), m.iterations  # scoring is not a step
+        (array([0.6995]), 1)
+        >>> bool(m.train_csr(*x, np.ones(1))[0] == p[0])  # what the next step sees
+        True
+        """
+        n = len(indptr) - 1
+        margins = np.empty(n)
+        self.margins_into(np.asarray(indptr), indices, np.asarray(data, dtype=np.float64),
+                          base_margins(base, n), margins)
+        return self.predictions(margins)
+
+    def margins_into(self, indptr, indices, data, base, out) -> None:
+        """`predict_csr`'s margins, written to ``out``: lean, for many small calls.
+
+        ``indptr`` may be a slice of a larger matrix's (it need not start at 0); ``base`` is
+        as `base_margins` returns it.
+        """
+        row = np.empty((1, self.state.shape[1]), dtype=self.state.dtype)
+        state_margins(indptr, indices, data, base, self.state, self.ctr, self.hp, self.cols,
+                      *self._ema_args(), row, out)
+
+    def predictions(self, margins: np.ndarray) -> np.ndarray:
+        """The model's predictions for these margins: their logistic function for the
+        logistic loss, the margins themselves for the squared loss."""
+        return probabilities(margins) if self.loss.probabilistic else margins
 
     # ---- the moving average ----
     def _ema_args(self) -> tuple[int, int, float]:

@@ -1,13 +1,15 @@
 """Progressive validation, printed like Vowpal Wabbit's table on a doubling schedule.
 
 Each record is scored before the model learns from it, so the running loss is an honest
-estimate of the loss on unseen data.
+estimate of the loss on unseen data.  With a holdout (several passes), held-out records are
+scored in their place and never learnt from; from pass 2 on the rows show their loss instead,
+marked ``h``, as Vowpal Wabbit does.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 import numpy as np
 
@@ -32,6 +34,36 @@ def record_losses(labels: np.ndarray, preds: np.ndarray, weights: np.ndarray,
     return loss.record_losses(labels, preds, weights)
 
 
+class HeldOut(NamedTuple):
+    """Held-out records scored among a batch's trained ones: held-out record i came after
+    ``at[i]`` of them."""
+
+    at: np.ndarray
+    labels: np.ndarray
+    preds: np.ndarray
+    weights: np.ndarray
+
+
+class _HeldSums:
+    """A batch's held-out losses and weights, counted in order up to a trained record."""
+
+    def __init__(self, held: HeldOut, loss: Loss = LOGISTIC) -> None:
+        self.at = held.at
+        self.cum = np.zeros((len(held.at) + 1, 2))
+        np.cumsum(record_losses(held.labels, held.preds, held.weights, loss),
+                  out=self.cum[1:, 0])
+        np.cumsum(held.weights, out=self.cum[1:, 1])
+        self.done = 0
+
+    def take(self, upto: int | None) -> np.ndarray:
+        """(loss, weight) of the records not yet taken that precede trained record ``upto``
+        (all of them: None)."""
+        k = len(self.at) if upto is None else int(np.searchsorted(self.at, upto, side="right"))
+        add = self.cum[k] - self.cum[self.done]
+        self.done = k  # rows come in order: k never goes back
+        return add
+
+
 class Progress:
     """Accumulates losses and prints a row each time the example count doubles."""
 
@@ -46,11 +78,21 @@ class Progress:
         self.examples = 0
         self.next_print = start
         self.printed_header = False
+        # held-out records: over the run, since the last row, and in this pass
+        self.holdout = np.zeros(2)
+        self.holdout_since = np.zeros(2)
+        self.holdout_pass = np.zeros(2)
+        self.holdout_rows = False  # rows show the holdout loss (pass 2 on)
 
-    def update(self, labels, preds, weights, nnz_per_row) -> None:
-        """Account for a batch, printing rows for every doubling point inside it."""
+    def update(self, labels, preds, weights, nnz_per_row, held: HeldOut | None = None) -> None:
+        """Account for a batch, printing rows for every doubling point inside it.
+
+        ``held``: held-out records scored among these; each counts in the rows after it.
+        """
         n = len(preds)
+        held_sums = _HeldSums(held, self.loss) if held is not None else None
         if n == 0:
+            self._add_held(held_sums, None)
             return
         losses = record_losses(labels, preds, weights, self.loss)
         cum_loss = np.cumsum(losses)
@@ -63,6 +105,7 @@ class Progress:
             self.loss_sum += cum_loss[i] - done_loss
             self.weight_sum += cum_w[i] - done_w
             done_loss, done_w = cum_loss[i], cum_w[i]
+            self._add_held(held_sums, i)
             self._row(self.next_print, labels[i], preds[i], int(nnz_per_row[i]))
             self.next_print *= 2
         rest_loss, rest_w = cum_loss[-1] - done_loss, cum_w[-1] - done_w
@@ -70,7 +113,23 @@ class Progress:
         self.weight_sum += rest_w
         self.since_loss += rest_loss
         self.since_weight += rest_w
+        self._add_held(held_sums, None)
         self.examples += n
+
+    def _add_held(self, held: _HeldSums | None, upto: int | None) -> None:
+        """Count the held-out records scored before trained record ``upto``'s row (all: None)."""
+        if held is not None:
+            add = held.take(upto)
+            self.holdout += add
+            self.holdout_since += add
+            self.holdout_pass += add
+
+    def pass_holdout_loss(self) -> float | None:
+        """The mean loss of the held-out records of the pass just ended (None if none had
+        weight), and a fresh start for the next pass."""
+        loss, weight = self.holdout_pass
+        self.holdout_pass = np.zeros(2)
+        return loss / weight if weight > 0 else None
 
     @property
     def average_loss(self) -> float:
@@ -80,18 +139,32 @@ class Progress:
         if not self.printed_header:
             print(HEADER, file=self.stream)
             self.printed_header = True
-        since = self.since_loss / self.since_weight if self.since_weight else float("nan")
-        avg = self.loss_sum / self.weight_sum if self.weight_sum else float("nan")
-        print(f"{avg:<10.6f} {since:<10.6f} {counter:>12d} {label:>8.4f} {pred:>8.4f} "
-              f"{features:>8d}", file=self.stream)
+        if self.holdout_rows:
+            avg, since = _mean(*self.holdout, "unknown"), _mean(*self.holdout_since, "unknown")
+            mark = " h"
+            self.holdout_since = np.zeros(2)
+        else:
+            avg = _mean(self.loss_sum, self.weight_sum, "nan")
+            since, mark = _mean(self.since_loss, self.since_weight, "nan"), ""
+        print(f"{avg:<10} {since:<10} {counter:>12d} {label:>8.4f} {pred:>8.4f} "
+              f"{features:>8d}{mark}", file=self.stream)
         self.since_loss = 0.0
         self.since_weight = 0.0
 
-    def summary(self, passes: int, iterations: int, seconds: float) -> None:
+    def summary(self, passes: int, iterations: int, seconds: float,
+                holdout_lines: list[str] | None = None) -> None:
+        """The closing lines; ``holdout_lines``, when a holdout chose the model, stand in for
+        the progressive average loss."""
         if self.stream is None:
             return
         rate = self.examples / seconds if seconds > 0 else float("inf")
+        loss = (holdout_lines if holdout_lines is not None
+                else [f"average loss = {self.average_loss:.6f}"])
         print(f"\nfinished run\nnumber of examples = {self.examples}\n"
               f"passes = {passes}\noptimizer iterations = {iterations}\n"
-              f"average loss = {self.average_loss:.6f}\n"
-              f"seconds = {seconds:.2f} ({rate:,.0f} examples/s)", file=self.stream)
+              + "".join(line + "\n" for line in loss)
+              + f"seconds = {seconds:.2f} ({rate:,.0f} examples/s)", file=self.stream)
+
+
+def _mean(loss: float, weight: float, none: str) -> str:
+    return f"{loss / weight:.6f}" if weight else none

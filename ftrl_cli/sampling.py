@@ -9,7 +9,7 @@ records ``r`` (metadata key ``sampling``), and scoring multiplies the odds back 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,6 +101,28 @@ class NegativeSampler:
         self.seed = seed
         self.dropped = 0
 
+    def sampler(self, pass_index: int = 0) -> Callable[[Batch], Batch]:
+        """A function that takes the dropped records out of each batch of pass
+        ``pass_index``, the batches given in input order (it counts their positions).
+
+        >>> b = Batch(np.arange(5), np.arange(4, dtype=np.int32), np.ones(4), 8,
+        ...           np.array([1.0, 0.0, 1.0, 0.0]), np.ones(4), np.arange(1, 5), "x")
+        >>> sampler = NegativeSampler(1e-9)
+        >>> sampler.sampler()(b).lines.tolist(), sampler.dropped
+        ([1, 3], 2)
+        """
+        position = 0
+
+        def sample(batch: Batch) -> Batch:
+            nonlocal position
+            keep = keep_records(batch.labels, self.rate, self.seed, pass_index, position)
+            position += len(batch)
+            rows = np.flatnonzero(keep)
+            self.dropped += len(batch) - len(rows)
+            return batch if len(rows) == len(batch) else batch.select(rows)
+
+        return sample
+
     def select(self, batches: Iterator[Batch], pass_index: int = 0) -> Iterator[Batch]:
         """``batches`` with the dropped records taken out (and batches left empty skipped).
 
@@ -110,16 +132,11 @@ class NegativeSampler:
         >>> [kept.lines.tolist() for kept in sampler.select(iter([b]))], sampler.dropped
         ([[1, 3]], 2)
         """
-        position = 0
+        sample = self.sampler(pass_index)
         for batch in batches:
-            keep = keep_records(batch.labels, self.rate, self.seed, pass_index, position)
-            position += len(batch)
-            rows = np.flatnonzero(keep)
-            self.dropped += len(batch) - len(rows)
-            if len(rows) == len(batch):
-                yield batch
-            elif len(rows):
-                yield batch.select(rows)
+            kept = sample(batch)
+            if len(kept):
+                yield kept
 
 
 def negative_rate(meta: dict) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 import time
 from dataclasses import replace
@@ -13,7 +14,9 @@ from ftrl_cli._jit import first_run_notice
 from ftrl_cli._runtime import prepare_for_run
 from ftrl_cli.commands.options import build_optimizer_config, check_inputs, check_writable
 from ftrl_cli.config import OptimizerConfig
+from ftrl_cli.early_stopping import run_passes
 from ftrl_cli.errors import FtrlError, InputError, NonFiniteError
+from ftrl_cli.holdout import Holdout, holdout_from_options, learn, no_holdout
 from ftrl_cli.losses import LOGISTIC, Loss, by_name
 from ftrl_cli.model import Model
 from ftrl_cli.pipeline import prefetch
@@ -27,13 +30,15 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
               batch_size: int, use_bias: bool, state_dtype: str, quiet: bool, reader: dict,
               hashing_given: bool, optimizer_config: str | None,
               optimizer_flags: dict, reader_thread: bool = True,
-              sampling: Sampling | None = None, loss: str | None = None) -> None:
+              sampling: Sampling | None = None, loss: str | None = None,
+              holdout: dict | None = None) -> None:
     prepare_for_run()
     sampling = sampling or Sampling()
     check_inputs(inputs)
     check_writable(output)
     if passes > 1 and "-" in inputs:
         raise FtrlError("--passes > 1 needs files: stdin can be read only once")
+    rule = holdout_from_options(passes, **(holdout or {}))
     dtype = np.dtype(state_dtype).type
     ckpt = checkpoint.load(init_model) if init_model else None
     if ckpt is not None and not hashing_given:
@@ -61,10 +66,12 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     progress = Progress(None if quiet else sys.stderr, loss=model_loss)
     sampler = None if sampling.rate is None else NegativeSampler(sampling.rate, sampling.seed)
     start = time.perf_counter()
-    for p in range(passes):
-        train_pass(model, inputs, spec, batch_size, progress, reader_thread, sampler, p)
+    passes_started = itertools.count()
+    done, holdout_lines = run_passes(model, passes, rule, progress, lambda: train_pass(
+        model, inputs, spec, batch_size, progress, reader_thread, rule, sampler,
+        next(passes_started)))
     checkpoint.save(model, replace(spec, columns=columns), output, extra=sampling.metadata())
-    progress.summary(passes, model.iterations, time.perf_counter() - start)
+    progress.summary(done, model.iterations, time.perf_counter() - start, holdout_lines)
     if sampler is not None and not quiet:
         print(f"negatives dropped = {sampler.dropped} (kept at rate {sampler.rate:g})",
               file=sys.stderr)
@@ -83,29 +90,33 @@ def training_loss(ckpt: checkpoint.Checkpoint | None, name: str | None) -> Loss:
 
 def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
                progress: Progress, reader_thread: bool = True,
-               sampler: NegativeSampler | None = None, pass_index: int = 0) -> None:
+               holdout: Holdout | None = None, sampler: NegativeSampler | None = None,
+               pass_index: int = 0) -> None:
     """One pass over ``inputs``; the last, partial step is applied at the end, as in Keras.
 
-    With ``sampler``, the negatives it drops (drawn afresh for each ``pass_index``) are
-    neither trained on nor counted."""
+    With ``holdout``, its records are scored in their places instead of trained on. With
+    ``sampler``, the negatives it drops from the records to train on (drawn afresh for each
+    ``pass_index``) are neither trained on nor counted.
+    """
+    split = holdout.splitter() if holdout is not None else no_holdout
+    sample = sampler.sampler(pass_index) if sampler is not None else None
     # Two parse workers keep up to four blocks in flight already; one batch queued beside
     # them is enough to keep the learner busy, and keeps peak memory flat in the row count.
     # Without the reader thread everything runs on this one.
     batches = read_batches(inputs, spec, workers=2 if reader_thread else 1)
-    if sampler is not None:
-        batches = sampler.select(batches, pass_index)
-    last = None  # the last non-empty batch: where the end-of-pass step is reported
+    last = None  # the last non-empty batch trained on: where the end-of-pass step is reported
     try:
         for batch in prefetch(batches, depth=1) if reader_thread else batches:
-            last = batch if len(batch) else last
             missing = np.flatnonzero(np.isnan(batch.labels))
             if missing.size:
                 need = "0/1 or -1/1" if model.loss.probabilistic else "a number"
                 raise InputError(batch.source, int(batch.lines[missing[0]]),
                                  f"record has no label (training needs {need})")
-            preds = model.train_csr(batch.indptr, batch.indices, batch.data, batch.labels,
-                                    batch.weights, batch_size, batch.base)
-            progress.update(batch.labels, preds, batch.weights, np.diff(batch.indptr))
+            train, held = split(batch)
+            if sample is not None:
+                train = sample(train)
+            last = train if len(train) else last
+            learn(model, train, held, batch_size, progress)
         model.flush()
     except NonFiniteError as e:
         # The end-of-pass step (row None) follows the last record read.
