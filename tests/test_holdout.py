@@ -283,3 +283,22 @@ def test_a_held_out_record_sees_what_the_next_trained_record_would(config):
     assert np.array_equal(model.state, before)  # scoring leaves the model as it was
     trained = copy.deepcopy(model).train_csr(*record, one, base=np.array([0.25]))
     assert scored[0] == trained[0]
+
+
+def test_held_out_records_are_scored_with_the_models_loss():
+    from ftrl_cli.config import OptimizerConfig
+    from ftrl_cli.losses import SQUARED
+    from ftrl_cli.model import Model
+    from ftrl_cli.progress import HeldOut, Progress
+
+    margins = np.array([-0.5, 2.0])
+    assert np.array_equal(Model(OptimizerConfig(0.1), 4, loss=SQUARED).predictions(margins),
+                          margins)
+    assert np.allclose(Model(OptimizerConfig(0.1), 4).predictions(margins),
+                       1 / (1 + np.exp(-margins)))
+    progress = Progress(None, loss=SQUARED)
+    held = HeldOut(np.array([0, 1]), np.array([1.0, -2.0]), np.array([0.5, 1.0]),
+                   np.array([1.0, 3.0]))
+    progress.update(np.array([0.0]), np.array([0.0]), np.array([1.0]), np.array([1]), held)
+    # weighted mean squared error of the held-out records: (1 * 0.25 + 3 * 9) / 4
+    assert progress.pass_holdout_loss() == pytest.approx((0.25 + 27.0) / 4)

@@ -95,7 +95,8 @@ def test_each_pass_draws_a_fresh_sample(tmp_path):
     records = _records()
     first, second = (kept_records(records, 0.3, 0, p) for p in (0, 1))
     assert first != second
-    _train(TRAIN, "-o", tmp_path / "s.parquet", "--negative-sampling", "0.3", "--passes", "2")
+    _train(TRAIN, "-o", tmp_path / "s.parquet", "--negative-sampling", "0.3", "--passes", "2",
+           "--holdout-off")
     _train(_write(tmp_path / "kept.vw", first + second), "-o", tmp_path / "k.parquet")
     _assert_same_model(tmp_path / "s.parquet", tmp_path / "k.parquet")
 
