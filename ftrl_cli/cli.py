@@ -62,6 +62,23 @@ def feature_options(f):
     return f
 
 
+def cross_options(f):
+    """Feature crosses (fixed at training time; predict and evaluate take them from the model)."""
+    opts = [
+        click.option("--interactions", default=None, metavar="SPEC",
+                     help="Cross features: comma-separated groups of 2-3 namespaces (vw) or "
+                          "columns joined by ':', globs allowed (C1:C2,C*:C*)."),
+        click.option("-q", "--quadratic", multiple=True, metavar="AB",
+                     help="vw: as Vowpal Wabbit, cross the namespaces starting with A and B "
+                          "(':' any); repeatable."),
+        click.option("--cubic", multiple=True, metavar="ABC",
+                     help="vw: as Vowpal Wabbit, cross three namespace letters; repeatable."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
 OPTIMIZER_OPTIONS = [
     # (flags, keras name, type, help)
     (("--learning-rate",), "learning_rate", str,
@@ -132,12 +149,13 @@ def cli() -> None:
               help="Parse in a second thread while training (same results either way).")
 @input_options
 @feature_options
+@cross_options
 @optimizer_options
 @click.pass_context
 def train(ctx: click.Context, inputs, output, init_model, passes, batch_size, no_bias,
           state_dtype, quiet, reader_thread, fmt, no_header, columns, hash_bits, hash_mode,
-          label_column, ignore_columns, numeric_columns, optimizer_config,
-          **optimizer_flags) -> None:
+          label_column, ignore_columns, numeric_columns, interactions, quadratic, cubic,
+          optimizer_config, **optimizer_flags) -> None:
     """Train a model on INPUT files ('-' for stdin) and write it to -o.
 
     \b
@@ -147,6 +165,7 @@ def train(ctx: click.Context, inputs, output, init_model, passes, batch_size, no
       zcat today.tsv.gz | ftrl train - --format criteo -o new.parquet --init-model old.parquet
     """
     from ftrl_cli.commands.train import run_train
+    from ftrl_cli.readers.crosses_spec import parse_vw_interactions
 
     given = {k: v for k, v in optimizer_flags.items()
              if ctx.get_parameter_source(k) == ParameterSource.COMMANDLINE}
@@ -161,6 +180,9 @@ def train(ctx: click.Context, inputs, output, init_model, passes, batch_size, no
                     ignore_columns=ignore_columns, numeric_columns=numeric_columns),
         hashing_given=hashing_given, optimizer_config=optimizer_config, optimizer_flags=given,
         reader_thread=reader_thread,
+        crosses=(None if interactions is None and not quadratic and not cubic else
+                 dict(interactions=interactions,
+                      vw_interactions=parse_vw_interactions(quadratic, cubic))),
     )
 
 

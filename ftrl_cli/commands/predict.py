@@ -35,6 +35,8 @@ def scored_batches(inputs: list[str], model_path: str, reader: dict, raw: bool =
                         label_column=trained.label_column,
                         ignore_columns=trained.ignore_columns,
                         numeric_columns=trained.numeric_columns,
+                        interactions=trained.interactions,
+                        vw_interactions=trained.vw_interactions,
                         **model_reader(inputs, trained, reader))
     check_columns(inputs, spec, label_hint=label_hint)
     w, bias = ckpt.serving_weights()

@@ -24,7 +24,10 @@ from ftrl_cli.readers.columns import check_columns
 def run_train(*, inputs: list[str], output: str, init_model: str | None, passes: int,
               batch_size: int, use_bias: bool, state_dtype: str, quiet: bool, reader: dict,
               hashing_given: bool, optimizer_config: str | None,
-              optimizer_flags: dict, reader_thread: bool = True) -> None:
+              optimizer_flags: dict, reader_thread: bool = True,
+              crosses: dict | None = None) -> None:
+    """``crosses``: ``interactions``/``vw_interactions`` given on the command line; None
+    continues with the ``--init-model``'s crosses (none for a new model)."""
     prepare_for_run()
     check_inputs(inputs)
     check_writable(output)
@@ -38,7 +41,10 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
         reader = {**reader, "hash_bits": h.hash_bits, "hash_mode": h.hash_mode,
                   "label_column": h.label_column,
                   "ignore_columns": h.ignore_columns, "numeric_columns": h.numeric_columns}
-    spec = resolve_spec(inputs, **reader)
+    if crosses is None and ckpt is not None:
+        crosses = {"interactions": ckpt.spec.interactions,
+                   "vw_interactions": ckpt.spec.vw_interactions}
+    spec = resolve_spec(inputs, **reader, **(crosses or {}))
     base = ckpt.optimizer if ckpt is not None else OptimizerConfig()
     cfg = build_optimizer_config(base, optimizer_config, optimizer_flags)
     # The model records the columns it was trained on, for scoring headerless files.

@@ -15,6 +15,7 @@ from ftrl_cli.errors import FtrlError
 from ftrl_cli.hashing import HASH_MODES
 from ftrl_cli.readers._parse_driver import CHUNK_BYTES, run_plan
 from ftrl_cli.readers.base import Batch, FeatureSpec, scored
+from ftrl_cli.readers.crosses_spec import build, parse_interactions
 from ftrl_cli.readers.delimited import CRITEO_COLUMNS, delimited_plan
 from ftrl_cli.readers.detect import FORMATS, detect_format
 from ftrl_cli.readers.libsvm import libsvm_plan
@@ -62,11 +63,15 @@ def resolve_spec(
     label_column: str = "label",
     ignore_columns: str | Sequence[str] = (),
     numeric_columns: str | Sequence[str] = (),
+    interactions: str | Sequence[str] | None = None,
+    vw_interactions: Sequence[str] = (),
 ) -> FeatureSpec:
     """Check the options and build the FeatureSpec; the format is detected if None.
 
     Column lists may be sequences or comma-separated strings.  ``hash_mode`` defaults to
-    ``strings``, the mode of new models (see ``ftrl_cli.hashing``).
+    ``strings``, the mode of new models (see ``ftrl_cli.hashing``).  ``interactions`` are
+    ``--interactions`` groups (``"C1:C2,C*:C*"``), ``vw_interactions`` Vowpal Wabbit's
+    ``-q``/``--cubic`` letters (see ``ftrl_cli.readers.crosses_spec``).
 
     >>> import tempfile
     >>> p = tempfile.mktemp(suffix=".csv"); _ = open(p, "w").write("x,label\\na,1\\n")
@@ -112,6 +117,14 @@ def resolve_spec(
         wanted = [c for c in (*ignore, *numeric) if c not in cols]
         if wanted:
             raise FtrlError(f"column(s) {', '.join(wanted)} not in --columns")
+    groups = parse_interactions(interactions)
+    letters = tuple(vw_interactions)
+    if groups and format == "libsvm":
+        raise FtrlError("--interactions: libsvm input has no namespaces or columns to cross")
+    if letters and format != "vw":
+        raise FtrlError("-q/--cubic apply to vw input; use --interactions for "
+                        f"{format} columns")
+    build(groups, letters)  # refuses mixed spellings and too many names
     return FeatureSpec(
         format=format,
         hash_bits=hash_bits,
@@ -121,6 +134,8 @@ def resolve_spec(
         label_column=label_column,
         ignore_columns=ignore,
         numeric_columns=numeric,
+        interactions=groups,
+        vw_interactions=letters,
     )
 
 

@@ -1,0 +1,175 @@
+"""Numba kernels of feature crosses: namespace matching for the parsers, products per row.
+
+The parse kernels record, beside each feature's coordinate, its full 32-bit hash, its
+namespace key (the namespace's hash seed, or with Vowpal Wabbit's letters its first byte)
+and its term mask (which terms of the spec its namespace matches).  ``cross_rows`` then
+appends each record's products after its own features.  A product's hash combines the full
+hashes of its parts as Vowpal Wabbit does, with the FNV prime::
+
+    h(a, b)    = (h(a) * 16777619) ^ h(b)            (mod 2**32)
+    h(a, b, c) = (h(a, b) * 16777619) ^ h(c)
+
+its coordinate is ``h & (2**hash_bits - 1)`` and its value the product of the values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ftrl_cli.kernels.jit import njit
+from ftrl_cli.readers.crosses_spec import (
+    K_ANY,
+    K_GLOB,
+    K_LETTER,
+    R_DISTINCT,
+    R_LESS,
+    R_ORDERED,
+)
+
+FNV_PRIME = np.uint32(16777619)
+_STAR = 42
+_QMARK = 63
+_SPACE = 32
+
+
+@njit(nogil=True, cache=True)
+def glob_match(buf, s, e, pat, ps, pe):
+    """Whether ``buf[s:e]`` matches the glob ``pat[ps:pe]`` (``*`` and ``?`` only).
+
+    >>> glob_match(np.frombuffer(b"C12", np.uint8), 0, 3, np.frombuffer(b"C*", np.uint8), 0, 2)
+    True
+    """
+    i, p, star, mark = s, ps, -1, s
+    while i < e:
+        if p < pe and (pat[p] == _QMARK or pat[p] == buf[i]) and pat[p] != _STAR:
+            i += 1
+            p += 1
+        elif p < pe and pat[p] == _STAR:
+            star = p
+            mark = i
+            p += 1
+        elif star >= 0:
+            p = star + 1
+            mark += 1
+            i = mark
+        else:
+            return False
+    while p < pe and pat[p] == _STAR:
+        p += 1
+    return p == pe
+
+
+@njit(nogil=True, cache=True)
+def namespace_terms(buf, s, e, pat, off, kinds):
+    """The term mask of the namespace named ``buf[s:e]`` (see ``Crosses.term_arrays``)."""
+    mask = np.uint64(0)
+    first = buf[s] if e > s else _SPACE
+    for t in range(kinds.shape[0]):
+        ps, pe = off[t], off[t + 1]
+        kind = kinds[t]
+        if kind == K_ANY:
+            hit = True
+        elif kind == K_LETTER:
+            hit = first == pat[ps]
+        elif kind == K_GLOB:
+            hit = glob_match(buf, s, e, pat, ps, pe)
+        else:
+            hit = pe - ps == e - s
+            k = 0
+            while hit and k < e - s:
+                hit = buf[s + k] == pat[ps + k]
+                k += 1
+        if hit:
+            mask |= np.uint64(1) << np.uint64(t)
+    return mask
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _allowed(rule, ka, kb, keys):
+    if rule == R_ORDERED:
+        return kb >= ka
+    if rule == R_LESS:
+        return keys[ka] < keys[kb]
+    if rule == R_DISTINCT:
+        return keys[ka] != keys[kb]
+    return keys[ka] != keys[kb] or kb >= ka
+
+
+@njit(nogil=True, cache=True)
+def _grow(arr, size):
+    out = np.empty(max(2 * arr.shape[0], size), arr.dtype)
+    out[: arr.shape[0]] = arr
+    return out
+
+
+@njit(nogil=True, cache=True)
+def cross_rows(indptr, indices, data, hashes, keys, terms, groups, rules, n_terms, mask):
+    """Each row's features followed by its products: ``(indptr, indices, data)``.
+
+    ``hashes``, ``keys`` and ``terms`` are the parsers' per-feature full hash, namespace
+    key and term mask; ``groups``/``rules`` as in ``Crosses``.
+    """
+    n = indptr.shape[0] - 1
+    nnz = indptr[n]
+    cap = nnz + 8 * n + 16
+    out_idx = np.empty(cap, indices.dtype)
+    out_val = np.empty(cap, np.float64)
+    out_ptr = np.empty(n + 1, indptr.dtype)
+    out_ptr[0] = 0
+    longest = 0
+    for r in range(n):
+        longest = max(longest, indptr[r + 1] - indptr[r])
+    members = np.empty((n_terms, max(longest, 1)), np.int64)
+    count = np.zeros(n_terms, np.int64)
+    o = 0
+    for r in range(n):
+        s, e = indptr[r], indptr[r + 1]
+        count[:] = 0
+        for k in range(s, e):
+            m = terms[k]
+            t = 0
+            while m != 0:
+                if m & np.uint64(1):
+                    members[t, count[t]] = k
+                    count[t] += 1
+                m >>= np.uint64(1)
+                t += 1
+        bound = e - s
+        for g in range(groups.shape[0]):
+            b = count[groups[g, 0]] * count[groups[g, 1]]
+            if groups[g, 2] >= 0:
+                b *= count[groups[g, 2]]
+            bound += b
+        if o + bound > out_idx.shape[0]:
+            out_idx = _grow(out_idx, o + bound)
+            out_val = _grow(out_val, o + bound)
+        for k in range(s, e):
+            out_idx[o] = indices[k]
+            out_val[o] = data[k]
+            o += 1
+        for g in range(groups.shape[0]):
+            t0, t1, t2 = groups[g, 0], groups[g, 1], groups[g, 2]
+            r01, r02, r12 = rules[g, 0], rules[g, 1], rules[g, 2]
+            for i in range(count[t0]):
+                ka = members[t0, i]
+                ha = np.uint32(np.uint32(hashes[ka]) * FNV_PRIME)
+                for j in range(count[t1]):
+                    kb = members[t1, j]
+                    if not _allowed(r01, ka, kb, keys):
+                        continue
+                    hab = ha ^ np.uint32(hashes[kb])
+                    vab = data[ka] * data[kb]
+                    if t2 < 0:
+                        out_idx[o] = np.int64(hab) & mask
+                        out_val[o] = vab
+                        o += 1
+                        continue
+                    hab = np.uint32(hab * FNV_PRIME)
+                    for q in range(count[t2]):
+                        kc = members[t2, q]
+                        if _allowed(r02, ka, kc, keys) and _allowed(r12, kb, kc, keys):
+                            out_idx[o] = np.int64(hab ^ np.uint32(hashes[kc])) & mask
+                            out_val[o] = vab * data[kc]
+                            o += 1
+        out_ptr[r + 1] = o
+    return out_ptr, out_idx[:o], out_val[:o]
