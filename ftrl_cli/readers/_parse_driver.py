@@ -19,8 +19,8 @@ from ftrl_cli.errors import FtrlError, InputError
 from ftrl_cli.hashing import HASH_PAD
 from ftrl_cli.readers import _parse_common as pc
 from ftrl_cli.readers.base import Batch
-from ftrl_cli.readers.crossing import add_crosses
 from ftrl_cli.readers.crosses_spec import Crosses
+from ftrl_cli.readers.crossing import add_crosses
 
 # A megabyte at a time: with two parse workers the first records are scored sooner, the
 # last blocks keep both cores busy, and the blocks in flight with their Batches take a few
