@@ -286,6 +286,12 @@ def test_bad_vw_spellings(tmp_path, vw_file, args, message) -> None:
     assert r.code == 2 and message in r.err and len(r.err.strip().splitlines()) == 1
 
 
+def test_criteo_columns_are_checked_before_reading(same_records, tmp_path) -> None:
+    crit, _, _ = same_records
+    r = ftrl("train", crit, "-o", tmp_path / "m.parquet", "--interactions", "C1:C27")
+    assert r.code == 2 and "names column 'C27', which the input does not have" in r.err
+
+
 def test_libsvm_has_nothing_to_cross(tmp_path) -> None:
     data = tmp_path / "d.libsvm"
     data.write_text("1 3:1 5:2\n")

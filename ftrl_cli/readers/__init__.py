@@ -124,7 +124,9 @@ def resolve_spec(
     if letters and format != "vw":
         raise FtrlError("-q/--cubic apply to vw input; use --interactions for "
                         f"{format} columns")
-    build(groups, letters)  # refuses mixed spellings and too many names
+    crosses = build(groups, letters)  # refuses mixed spellings and too many names
+    if crosses is not None and format == "criteo":  # fixed columns: checked before reading
+        crosses.column_terms(CRITEO_COLUMNS, label_column, ignore, paths[0])
     return FeatureSpec(
         format=format,
         hash_bits=hash_bits,

@@ -32,6 +32,14 @@ _QMARK = 63
 _SPACE = 32
 
 
+@njit(nogil=True, cache=True, inline="always")
+def note(hashes, keys, terms, k, h, key, term_mask):
+    """What crosses need of feature ``k``: its full hash, namespace key and term mask."""
+    hashes[k] = h
+    keys[k] = key
+    terms[k] = term_mask
+
+
 @njit(nogil=True, cache=True)
 def glob_match(buf, s, e, pat, ps, pe):
     """Whether ``buf[s:e]`` matches the glob ``pat[ps:pe]`` (``*`` and ``?`` only).

@@ -12,6 +12,7 @@ import numpy as np
 
 from ftrl_cli.hashing import hash_decimal, hash_text
 from ftrl_cli.kernels.jit import njit
+from ftrl_cli.readers._cross_kernel import note
 from ftrl_cli.readers._parse_common import (
     BAD,
     CR,
@@ -262,9 +263,7 @@ def parse_delimited(
                     else:
                         h = hash_text(buf, cs, ce, seeds[f - 1], strings)
                     if cross:
-                        hashes[nnz] = h
-                        keys[nnz] = seeds[f - 1]
-                        terms[nnz] = col_terms[f - 1]
+                        note(hashes, keys, terms, nnz, h, seeds[f - 1], col_terms[f - 1])
                     indices[nnz] = np.int64(h) & mask
                     data[nnz] = 1.0
                     nnz += 1
@@ -302,9 +301,7 @@ def parse_delimited(
                         else:
                             hb = np.int64(hash_decimal(b, seeds[f - 1], strings))
                         if cross:
-                            hashes[nnz] = hb
-                            keys[nnz] = seeds[f - 1]
-                            terms[nnz] = col_terms[f - 1]
+                            note(hashes, keys, terms, nnz, hb, seeds[f - 1], col_terms[f - 1])
                         indices[nnz] = hb & mask
                         data[nnz] = 1.0
                         nnz += 1
@@ -323,9 +320,8 @@ def parse_delimited(
                             fix_mult[nfix] = 1.0
                             nfix += 1
                         if cross:
-                            hashes[nnz] = num_coord[f - 1]
-                            keys[nnz] = seeds[f - 1]
-                            terms[nnz] = col_terms[f - 1]
+                            note(hashes, keys, terms, nnz, num_coord[f - 1], seeds[f - 1],
+                                 col_terms[f - 1])
                         indices[nnz] = num_coord[f - 1] & mask
                         data[nnz] = value
                         nnz += 1

@@ -9,7 +9,7 @@ import numpy as np
 from ftrl_cli.hashing import hash_text, murmur3_32_padded
 from ftrl_cli.kernels.jit import njit
 from ftrl_cli.kernels.memory import load_u64le, trailing_zeros
-from ftrl_cli.readers._cross_kernel import namespace_terms
+from ftrl_cli.readers._cross_kernel import namespace_terms, note
 from ftrl_cli.readers._parse_common import (
     BAD,
     CR,
@@ -166,9 +166,7 @@ def _features(
                         return NNZ_FULL, nnz, nfix
                     h, anon, p = _string_value(buf, p + 1, le, fs, name_end, seed, strings, anon)
                     if cross:
-                        hashes[nnz] = h
-                        keys[nnz] = ns_key
-                        terms[nnz] = ns_terms
+                        note(hashes, keys, terms, nnz, h, ns_key, ns_terms)
                     indices[nnz] = np.int64(h) & mask
                     data[nnz] = 1.0  # as Vowpal Wabbit: a string value is 1, unscaled
                     nnz += 1
@@ -205,9 +203,7 @@ def _features(
             else:
                 h = hash_text(buf, fs, name_end, seed, True)
             if cross:
-                hashes[nnz] = h
-                keys[nnz] = ns_key
-                terms[nnz] = ns_terms
+                note(hashes, keys, terms, nnz, h, ns_key, ns_terms)
             indices[nnz] = np.int64(h) & mask
             data[nnz] = value
             nnz += 1
@@ -398,14 +394,7 @@ def parse_vw(
             mask,
             strings,
             st,
-            cross,
-            letters,
-            pat,
-            pat_off,
-            pat_kind,
-            hashes,
-            keys,
-            terms,
+            cross, letters, pat, pat_off, pat_kind, hashes, keys, terms,
         )
         if code != _OK:
             nfix = rec_nfix
