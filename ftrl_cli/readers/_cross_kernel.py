@@ -210,10 +210,13 @@ def cross_rows(indptr, indices, data, hashes, keys, terms, groups, rules, n_term
     for r in range(n):
         _collect(terms, indptr[r], indptr[r + 1], members, count)
         for g in range(groups.shape[0]):
-            b = count[groups[g, 0]] * count[groups[g, 1]]
+            c0 = count[groups[g, 0]]
             if groups[g, 2] >= 0:
-                b *= count[groups[g, 2]]
-            bound += b
+                bound += c0 * count[groups[g, 1]] * count[groups[g, 2]]
+            elif groups[g, 0] == groups[g, 1]:  # R_ORDERED or R_LESS: at most i <= j
+                bound += c0 * (c0 + 1) // 2
+            else:
+                bound += c0 * count[groups[g, 1]]
     out_idx = np.empty(bound, indices.dtype)
     out_val = np.empty(bound, np.float64)
     out_ptr = np.empty(n + 1, indptr.dtype)

@@ -229,6 +229,9 @@ class Cutter:
         self.lines = lines
         self.st = np.zeros(pc.STATE_SIZE, np.int64)
         self.st[pc.LINE] = first_line
+        # what the kernel wrote into the Batches so far (before crosses add to them)
+        self.parsed_rows = 0
+        self.parsed_nnz = 0
         rows = self._rows()
         self.out = self._outputs(rows, max(1, int(rows * nnz_per_row)))
 
@@ -292,7 +295,7 @@ class Cutter:
             if status == pc.NEED_MORE:
                 return
             if status == pc.ROWS_FULL:
-                yield out.batch(st, self.n_features, self.source, plan.crosses)
+                yield self._batch()
                 self._next_outputs()
             elif status == pc.NNZ_FULL:
                 out.grow_nnz(int(st[pc.NNZ]))
@@ -301,14 +304,19 @@ class Cutter:
                     out.grow_fix()
             else:
                 if st[pc.ROWS]:
-                    yield out.batch(st, self.n_features, self.source, plan.crosses)
+                    yield self._batch()
                 return
 
     def flush(self) -> Iterator[Batch]:
         """Yield the records parsed so far as a (short) Batch, if there are any."""
         if self.st[pc.ROWS]:
-            yield self.out.batch(self.st, self.n_features, self.source, self.plan.crosses)
+            yield self._batch()
             self._next_outputs()
+
+    def _batch(self) -> Batch:
+        self.parsed_rows += int(self.st[pc.ROWS])
+        self.parsed_nnz += int(self.st[pc.NNZ])
+        return self.out.batch(self.st, self.n_features, self.source, self.plan.crosses)
 
 
 class ByteSource(Protocol):
