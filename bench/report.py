@@ -67,6 +67,7 @@ QUALITY_OF = {
     "cross/train/ftrl/criteo": "cross/predict/ftrl/criteo",
     "cross/train/ftrl-inproc/criteo": "cross/predict/ftrl/criteo",
     "cross/train/vw/vw": "cross/predict/vw/vw",
+    "cross/train/vw-pairs/vw": "cross/predict/vw-pairs/vw",
     "cross/train/dt/criteo": "cross/predict/dt/criteo",
 }
 
@@ -110,7 +111,9 @@ def cross_section(o: Outcome) -> list[str]:
         "One run each, learning rate 0.03 for all three tools, same data and hash size. "
         "ftrl: `--interactions C*:C*` on the criteo TSV; VW: `-q cc` on the VW text (its "
         "namespace `c` holds C1..C26; VW 9 crosses a namespace with itself as i ≤ j, so it "
-        "also makes the 26 squares); datatable: the 325 pairs as `interactions`. The test "
+        "also makes the 26 squares), and the same records with a namespace per C column "
+        "(`a`..`z`) crossed by the 325 `-q` pairs of those letters, exactly ftrl's pairs; "
+        "datatable: the 325 pairs as `interactions`. The test "
         "logloss of a training row is that of its model's predictions (the predict rows). "
         "`python -m bench.crosses` runs these cases alone.",
         "",

@@ -78,6 +78,8 @@ SPEEDUPS = [
 CROSS_SPEEDUPS = [
     ("cross/train/ftrl/criteo", "cross/train/vw/vw",
      "C×C crosses, train speed: ftrl (criteo TSV) vs VW --ftrl -q cc (VW text)", 3.0),
+    ("cross/train/ftrl/criteo", "cross/train/vw-pairs/vw",
+     "C×C crosses, train speed: ftrl (criteo TSV) vs VW --ftrl, the same 325 -q pairs", 3.0),
     ("cross/train/ftrl/criteo", "cross/train/dt/criteo",
      "C×C crosses, train speed: ftrl (criteo TSV) vs datatable fread+fit", 2.0),
 ]
@@ -89,6 +91,8 @@ def cross_checks(o: Outcome) -> list[Check]:
         *_speedups(o, CROSS_SPEEDUPS),
         _loss_vs(o, "cross/predict/ftrl/criteo", "cross/predict/vw/vw",
                  "C×C crosses, test logloss: ftrl / VW -q cc", 1.0),
+        _loss_vs(o, "cross/predict/ftrl/criteo", "cross/predict/vw-pairs/vw",
+                 "C×C crosses, test logloss: ftrl / VW, the same 325 -q pairs", 1.0),
     ]
 
 
