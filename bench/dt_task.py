@@ -1,7 +1,8 @@
 """Child process: datatable's FTRL on a criteo TSV file (``python -m bench.dt_task``).
 
-``fit DATA MODEL alpha beta lambda1 lambda2 bits`` reads DATA with ``fread``, fits one epoch
-and pickles the model; ``predict DATA MODEL PREDICTIONS`` loads it, reads DATA, predicts and
+``fit DATA MODEL alpha beta lambda1 lambda2 bits [PAIRS]`` reads DATA with ``fread``, fits one
+epoch (with PAIRS, comma-separated ``a:b`` groups, as its ``interactions``) and pickles the
+model; ``predict DATA MODEL PREDICTIONS`` loads it, reads DATA, predicts and
 writes one probability per line. Prints JSON with each phase's time (after the import).
 """
 
@@ -23,7 +24,8 @@ def _read(path: str):
     return frame, label
 
 
-def fit(data: str, model_path: str, alpha: str, beta: str, l1: str, l2: str, bits: str) -> dict:
+def fit(data: str, model_path: str, alpha: str, beta: str, l1: str, l2: str, bits: str,
+        pairs: str = "") -> dict:
     from datatable.models import Ftrl
 
     t0 = time.perf_counter()
@@ -38,6 +40,8 @@ def fit(data: str, model_path: str, alpha: str, beta: str, l1: str, l2: str, bit
         nepochs=1,
         model_type="binomial",
     )
+    if pairs:
+        model.interactions = [group.split(":") for group in pairs.split(",")]
     model.fit(X, y)
     t2 = time.perf_counter()
     with open(model_path, "wb") as fh:

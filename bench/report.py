@@ -21,7 +21,7 @@ from bench.tables import (
     timing_row,
     verdict,
 )
-from bench.targets import Check, checks
+from bench.targets import Check, checks, cross_checks
 
 
 @dataclass
@@ -64,6 +64,11 @@ QUALITY_OF = {
     "train/ftrl-inproc/vw": "predict/ftrl-inproc/vw",
     "train/vw/vw": "predict/vw/vw",
     "train/dt/criteo": "predict/dt/criteo",
+    "cross/train/ftrl/criteo": "cross/predict/ftrl/criteo",
+    "cross/train/ftrl-inproc/criteo": "cross/predict/ftrl/criteo",
+    "cross/train/vw/vw": "cross/predict/vw/vw",
+    "cross/train/vw-pairs/vw": "cross/predict/vw-pairs/vw",
+    "cross/train/dt/criteo": "cross/predict/dt/criteo",
 }
 
 
@@ -92,6 +97,27 @@ def _phase_table(o: Outcome, phase: str) -> str:
             ]
         )
     return table(TIMING_HEADER, rows)
+
+
+def cross_section(o: Outcome) -> list[str]:
+    """The feature-cross cases: their table, their targets, what is compared."""
+    return [
+        "## Feature crosses (all 325 pairs of C1..C26)",
+        "",
+        _phase_table(o, "cross"),
+        "",
+        _checks_table(cross_checks(o)),
+        "",
+        "One run each, learning rate 0.03 for all three tools, same data and hash size. "
+        "ftrl: `--interactions C*:C*` on the criteo TSV; VW: `-q cc` on the VW text (its "
+        "namespace `c` holds C1..C26; VW 9 crosses a namespace with itself as i ≤ j, so it "
+        "also makes the 26 squares), and the same records with a namespace per C column "
+        "(`a`..`z`) crossed by the 325 `-q` pairs of those letters, exactly ftrl's pairs; "
+        "datatable: the 325 pairs as `interactions`. The test "
+        "logloss of a training row is that of its model's predictions (the predict rows). "
+        "`python -m bench.crosses` runs these cases alone.",
+        "",
+    ]
 
 
 def _checks_table(found: list[Check]) -> str:
@@ -370,6 +396,7 @@ def render(o: Outcome) -> str:
         "less than the sum (its CPU column above exceeds 1.00 when the two overlap).",
         "",
     ]
+    parts += cross_section(o)
     parts += ["## Memory scaling of ftrl train", "", _scale_table(o), ""]
     parts += ["## float32 optimizer state (criteo TSV)", "", _float32_table(o), ""]
     parts += [

@@ -18,22 +18,26 @@ import sys
 import time
 
 from bench import cases, datasets, envinfo, measure, snapshot, suite
+from bench.cross_cases import cross_cases
 from bench.report import Outcome, render
 from bench.settings import Settings, from_env
 
 WARMUP_ROWS = 4000
 
 
-def _warm_up(s: Settings, log) -> list[str]:
+def _warm_up(s: Settings, log, only_crosses: bool = False) -> list[str]:
     """Train, predict and profile cases once on a small set: compiles ftrl's kernels."""
     small = dataclasses.replace(s, rows=WARMUP_ROWS)
     ds = datasets.ensure_dataset(small, log)
     out = s.out_dir / "warmup"
     out.mkdir(parents=True, exist_ok=True)
+    if only_crosses:
+        return suite.warm_up(cross_cases(ds, s.hyper, out), log)
     todo = [
         *cases.train_cases(ds, s.hyper, out),
         *cases.predict_cases(ds, out),
         *cases.profile_cases(ds, s.hyper, out),
+        *cross_cases(ds, s.hyper, out),
     ]
     return suite.warm_up(todo, log)
 
@@ -72,7 +76,8 @@ def main() -> int:
     log("warming up on a small set ...")
     warm_errors = _warm_up(s, log)
     log("timed runs ...")
-    results = suite.run_rounds(cases.all_cases(ds, s.hyper, s.out_dir), s.runs, log)
+    todo = [*cases.all_cases(ds, s.hyper, s.out_dir), *cross_cases(ds, s.hyper, s.out_dir)]
+    results = suite.run_rounds(todo, s.runs, log)
     log("memory scaling ...")
     scale = suite.run_rounds(
         cases.scale_cases(

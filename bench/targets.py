@@ -74,9 +74,31 @@ SPEEDUPS = [
 ]
 
 
-def _speedups(o: Outcome) -> list[Check]:
+# feature crosses: ftrl --interactions C*:C* against VW -q cc and datatable's C×C pairs
+CROSS_SPEEDUPS = [
+    ("cross/train/ftrl/criteo", "cross/train/vw/vw",
+     "C×C crosses, train speed: ftrl (criteo TSV) vs VW --ftrl -q cc (VW text)", 3.0),
+    ("cross/train/ftrl/criteo", "cross/train/vw-pairs/vw",
+     "C×C crosses, train speed: ftrl (criteo TSV) vs VW --ftrl, the same 325 -q pairs", 3.0),
+    ("cross/train/ftrl/criteo", "cross/train/dt/criteo",
+     "C×C crosses, train speed: ftrl (criteo TSV) vs datatable fread+fit", 2.0),
+]
+
+
+def cross_checks(o: Outcome) -> list[Check]:
+    """The targets of the feature-cross cases (``bench.cross_cases``)."""
+    return [
+        *_speedups(o, CROSS_SPEEDUPS),
+        _loss_vs(o, "cross/predict/ftrl/criteo", "cross/predict/vw/vw",
+                 "C×C crosses, test logloss: ftrl / VW -q cc", 1.0),
+        _loss_vs(o, "cross/predict/ftrl/criteo", "cross/predict/vw-pairs/vw",
+                 "C×C crosses, test logloss: ftrl / VW, the same 325 -q pairs", 1.0),
+    ]
+
+
+def _speedups(o: Outcome, pairs: list | None = None) -> list[Check]:
     found = []
-    for mine, theirs, name, need in SPEEDUPS:
+    for mine, theirs, name, need in SPEEDUPS if pairs is None else pairs:
         found.append(_speedup(o, mine, theirs, f"{name}; ftrl whole process", need))
         inproc = mine.replace("/ftrl/", "/ftrl-inproc/")
         found.append(_speedup(o, inproc, theirs, f"{name}; ftrl in-process, as the peer", need))
@@ -94,4 +116,5 @@ def checks(o: Outcome) -> list[Check]:
         _rss_scaling(o),
         _latency(o.help_times, "`ftrl --help` wall time", 0.3),
         _latency(o.one_record, "`ftrl predict` of one record, wall time", 1.0),
+        *cross_checks(o),
     ]

@@ -62,6 +62,23 @@ def feature_options(f):
     return f
 
 
+def cross_options(f):
+    """Feature crosses (fixed at training time; predict and evaluate take them from the model)."""
+    opts = [
+        click.option("--interactions", default=None, metavar="SPEC",
+                     help="Cross features: comma-separated groups of 2-3 namespaces (vw) or "
+                          "columns joined by ':', globs allowed (C1:C2,C*:C*)."),
+        click.option("-q", "--quadratic", multiple=True, metavar="AB",
+                     help="vw: as Vowpal Wabbit, cross the namespaces starting with A and B "
+                          "(':' any); repeatable."),
+        click.option("--cubic", multiple=True, metavar="ABC",
+                     help="vw: as Vowpal Wabbit, cross three namespace letters; repeatable."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
 OPTIMIZER_OPTIONS = [
     # (flags, keras name, type, help)
     (("--learning-rate",), "learning_rate", str,
@@ -151,13 +168,15 @@ def cli() -> None:
                    "model's.")
 @input_options
 @feature_options
+@cross_options
 @optimizer_options
 @click.pass_context
 def train(ctx: click.Context, inputs, output, init_model, passes, holdout_period,
           holdout_after, holdout_off, early_terminate, batch_size, no_bias,
           state_dtype, quiet, reader_thread, negative_sampling, input_negative_rate, seed,
           loss, fmt, no_header, columns, hash_bits, hash_mode, label_column, ignore_columns,
-          numeric_columns, optimizer_config, **optimizer_flags) -> None:
+          numeric_columns, interactions, quadratic, cubic, optimizer_config,
+          **optimizer_flags) -> None:
     """Train a model on INPUT files ('-' for stdin) and write it to -o.
 
     \b
@@ -167,6 +186,7 @@ def train(ctx: click.Context, inputs, output, init_model, passes, holdout_period
       zcat today.tsv.gz | ftrl train - --format criteo -o new.parquet --init-model old.parquet
     """
     from ftrl_cli.commands.train import run_train
+    from ftrl_cli.readers.crosses_spec import parse_vw_interactions
     from ftrl_cli.sampling import Sampling
 
     sampling = Sampling(negative_sampling, input_negative_rate, seed)
@@ -185,6 +205,9 @@ def train(ctx: click.Context, inputs, output, init_model, passes, holdout_period
         reader_thread=reader_thread, sampling=sampling, loss=loss,
         holdout=dict(period=holdout_period, after=holdout_after, off=holdout_off,
                      early_terminate=early_terminate),
+        crosses=(None if interactions is None and not quadratic and not cubic else
+                 dict(interactions=interactions,
+                      vw_interactions=parse_vw_interactions(quadratic, cubic))),
     )
 
 

@@ -45,6 +45,8 @@ def scored_batches(inputs: list[str], model: str | checkpoint.Checkpoint, reader
                         label_column=trained.label_column,
                         ignore_columns=trained.ignore_columns,
                         numeric_columns=trained.numeric_columns,
+                        interactions=trained.interactions,
+                        vw_interactions=trained.vw_interactions,
                         **model_reader(inputs, trained, reader))
     spec = replace(spec, numeric_labels=not loss.probabilistic)
     check_columns(inputs, spec, label_hint=label_hint)

@@ -31,7 +31,9 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
               hashing_given: bool, optimizer_config: str | None,
               optimizer_flags: dict, reader_thread: bool = True,
               sampling: Sampling | None = None, loss: str | None = None,
-              holdout: dict | None = None) -> None:
+              holdout: dict | None = None, crosses: dict | None = None) -> None:
+    """``crosses``: ``interactions``/``vw_interactions`` given on the command line; None
+    continues with the ``--init-model``'s crosses (none for a new model)."""
     prepare_for_run()
     sampling = sampling or Sampling()
     check_inputs(inputs)
@@ -49,7 +51,11 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
                   "ignore_columns": h.ignore_columns, "numeric_columns": h.numeric_columns}
     model_loss = training_loss(ckpt, loss)
     sampling.check_loss(model_loss.name)
-    spec = replace(resolve_spec(inputs, **reader), numeric_labels=not model_loss.probabilistic)
+    if crosses is None and ckpt is not None:
+        crosses = {"interactions": ckpt.spec.interactions,
+                   "vw_interactions": ckpt.spec.vw_interactions}
+    spec = replace(resolve_spec(inputs, **reader, **(crosses or {})),
+                   numeric_labels=not model_loss.probabilistic)
     base = ckpt.optimizer if ckpt is not None else OptimizerConfig()
     cfg = build_optimizer_config(base, optimizer_config, optimizer_flags)
     # The model records the columns it was trained on, for scoring headerless files.

@@ -16,6 +16,7 @@ from ftrl_cli.errors import FtrlError
 from ftrl_cli.hashing import HASH_MODES
 from ftrl_cli.readers._parse_driver import CHUNK_BYTES, run_plan
 from ftrl_cli.readers.base import Batch, FeatureSpec, scored
+from ftrl_cli.readers.crosses_spec import build, parse_interactions
 from ftrl_cli.readers.delimited import CRITEO_COLUMNS, delimited_plan
 from ftrl_cli.readers.detect import FORMATS, detect_format
 from ftrl_cli.readers.libsvm import libsvm_plan
@@ -63,11 +64,15 @@ def resolve_spec(
     label_column: str = "label",
     ignore_columns: str | Sequence[str] = (),
     numeric_columns: str | Sequence[str] = (),
+    interactions: str | Sequence[str] | None = None,
+    vw_interactions: Sequence[str] = (),
 ) -> FeatureSpec:
     """Check the options and build the FeatureSpec; the format is detected if None.
 
     Column lists may be sequences or comma-separated strings.  ``hash_mode`` defaults to
-    ``strings``, the mode of new models (see ``ftrl_cli.hashing``).
+    ``strings``, the mode of new models (see ``ftrl_cli.hashing``).  ``interactions`` are
+    ``--interactions`` groups (``"C1:C2,C*:C*"``), ``vw_interactions`` Vowpal Wabbit's
+    ``-q``/``--cubic`` letters (see ``ftrl_cli.readers.crosses_spec``).
 
     >>> import tempfile
     >>> p = tempfile.mktemp(suffix=".csv"); _ = open(p, "w").write("x,label\\na,1\\n")
@@ -113,6 +118,16 @@ def resolve_spec(
         wanted = [c for c in (*ignore, *numeric) if c not in cols]
         if wanted:
             raise FtrlError(f"column(s) {', '.join(wanted)} not in --columns")
+    groups = parse_interactions(interactions)
+    letters = tuple(vw_interactions)
+    if groups and format == "libsvm":
+        raise FtrlError("--interactions: libsvm input has no namespaces or columns to cross")
+    if letters and format != "vw":
+        raise FtrlError("-q/--cubic apply to vw input; use --interactions for "
+                        f"{format} columns")
+    crosses = build(groups, letters)  # refuses mixed spellings and too many names
+    if crosses is not None and format == "criteo":  # fixed columns: checked before reading
+        crosses.column_terms(CRITEO_COLUMNS, label_column, ignore, paths[0])
     return FeatureSpec(
         format=format,
         hash_bits=hash_bits,
@@ -122,6 +137,8 @@ def resolve_spec(
         label_column=label_column,
         ignore_columns=ignore,
         numeric_columns=numeric,
+        interactions=groups,
+        vw_interactions=letters,
     )
 
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from ftrl_cli.hashing import hash_decimal, hash_text
 from ftrl_cli.kernels.jit import njit
+from ftrl_cli.readers._cross_kernel import note
 from ftrl_cli.readers._parse_common import (
     BAD,
     CR,
@@ -141,9 +142,18 @@ def parse_delimited(
     bin_table,
     small_bins,
     strings,
+    cross,
+    col_terms,
     scratch,
+    hashes,
+    keys,
+    terms,
 ):
     """Parse delimited records from ``buf[st[POS]:end]``; returns a status.
+
+    ``num_coord`` and ``bin_table`` hold full 32-bit hashes (masked here).  With ``cross``
+    each feature's full hash, column seed and the column's term mask (``col_terms``) go to
+    ``hashes``, ``keys`` and ``terms`` (see ``_cross_kernel``).
 
     The per-field work is written out in the loop rather than in a helper returning a
     tuple of counters: it is the hottest code of the package.
@@ -159,6 +169,9 @@ def parse_delimited(
     fix_e = borrow(fix_e)
     fix_mult = borrow(fix_mult)
     scratch = borrow(scratch)
+    hashes = borrow(hashes)
+    keys = borrow(keys)
+    terms = borrow(terms)
     pos = st[POS]
     line = st[LINE]
     rows = st[ROWS]
@@ -254,6 +267,8 @@ def parse_delimited(
                         h = hash_text(scratch, 0, n, seeds[f - 1], strings)
                     else:
                         h = hash_text(buf, cs, ce, seeds[f - 1], strings)
+                    if cross:
+                        note(hashes, keys, terms, nnz, h, seeds[f - 1], col_terms[f - 1])
                     indices[nnz] = np.int64(h) & mask
                     data[nnz] = 1.0
                     nnz += 1
@@ -289,9 +304,12 @@ def parse_delimited(
                             break
                         b = small_bins[v] if 0 <= v < small_bins.shape[0] else log_bin(v)
                         if BIN_LO <= b < BIN_HI:
-                            indices[nnz] = bin_table[f - 1, b - BIN_LO]
+                            hb = bin_table[f - 1, b - BIN_LO]
                         else:
-                            indices[nnz] = np.int64(hash_decimal(b, seeds[f - 1], strings)) & mask
+                            hb = np.int64(hash_decimal(b, seeds[f - 1], strings))
+                        if cross:
+                            note(hashes, keys, terms, nnz, hb, seeds[f - 1], col_terms[f - 1])
+                        indices[nnz] = hb & mask
                         data[nnz] = 1.0
                         nnz += 1
                     elif inexact_label:
@@ -314,7 +332,10 @@ def parse_delimited(
                             fix_e[nfix] = ce
                             fix_mult[nfix] = 1.0
                             nfix += 1
-                        indices[nnz] = num_coord[f - 1]
+                        if cross:
+                            note(hashes, keys, terms, nnz, num_coord[f - 1], seeds[f - 1],
+                                 col_terms[f - 1])
+                        indices[nnz] = num_coord[f - 1] & mask
                         data[nnz] = value
                         nnz += 1
             if p < end and buf[p] == delim:
@@ -362,8 +383,8 @@ def small_log_bins(n: int) -> np.ndarray:
 
 
 @njit(nogil=True, cache=True)
-def bin_coordinates(seed, mask, strings, out):
-    """Write into ``out`` the coordinates of the log bins ``BIN_LO..BIN_HI-1`` of a column
+def bin_hashes(seed, strings, out):
+    """Write into ``out`` the full hashes of the log bins ``BIN_LO..BIN_HI-1`` of a column
     whose seed is ``seed``, in the hash mode ``strings`` (true) or ``all``."""
     for b in range(BIN_LO, BIN_HI):
-        out[b - BIN_LO] = np.int64(hash_decimal(b, seed, strings)) & mask
+        out[b - BIN_LO] = np.int64(hash_decimal(b, seed, strings))

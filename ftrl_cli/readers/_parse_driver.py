@@ -19,6 +19,8 @@ from ftrl_cli.errors import FtrlError, InputError
 from ftrl_cli.hashing import HASH_PAD
 from ftrl_cli.readers import _parse_common as pc
 from ftrl_cli.readers.base import Batch
+from ftrl_cli.readers.crosses_spec import Crosses
+from ftrl_cli.readers.crossing import add_crosses
 
 # A megabyte at a time: with two parse workers the first records are scored sooner, the
 # last blocks keep both cores busy, and the blocks in flight with their Batches take a few
@@ -40,12 +42,16 @@ class Plan:
     start_line: int = 1
     needs_scratch: bool = False
     numeric_labels: bool = False  # labels as numbers (regression), not classes
+    # the kernel takes the per-feature arrays of crosses (written only with ``crosses``,
+    # see ``ftrl_cli.readers.crossing``); Batches then get the products
+    takes_meta: bool = False
+    crosses: Crosses | None = None
 
 
 class _Outputs:
     """One batch's worth of kernel output arrays."""
 
-    def __init__(self, rows: int, nnz_cap: int, idx_dtype: type) -> None:
+    def __init__(self, rows: int, nnz_cap: int, idx_dtype: type, meta: bool) -> None:
         self.indptr = np.empty(rows + 1, idx_dtype)
         self.indptr[0] = 0
         self.indices = np.empty(nnz_cap, idx_dtype)
@@ -58,6 +64,12 @@ class _Outputs:
         self._alloc_fix(_FIX_CAP)
         self.tags: dict[int, str] = {}
         self.base: np.ndarray | None = None  # made when a record has a base margin
+        # per-feature hash, namespace key and term mask for crosses (stubs without them)
+        meta_cap = nnz_cap if meta else 1
+        self.hashes = np.empty(meta_cap, np.uint32)
+        self.keys = np.empty(meta_cap, np.uint32)
+        self.terms = np.empty(meta_cap, np.uint64)
+        self.meta = meta
 
     def _alloc_fix(self, cap: int) -> None:
         self.fix_idx = np.empty(cap, np.int64)
@@ -83,11 +95,14 @@ class _Outputs:
             self.fix_mult,
         )
 
+    def meta_arrays(self) -> tuple:
+        return self.hashes, self.keys, self.terms
+
     def grow_nnz(self, nnz: int) -> None:
         cap = 2 * len(self.data)
         if self.indices.dtype == np.int32 and cap > _INT32_MAX:
             raise FtrlError("a batch holds more than 2**31 features; use fewer rows per batch")
-        for name in ("indices", "data"):
+        for name in ("indices", "data", *(("hashes", "keys", "terms") if self.meta else ())):
             old = getattr(self, name)
             new = np.empty(cap, old.dtype)
             new[:nnz] = old[:nnz]
@@ -153,7 +168,8 @@ class _Outputs:
             self.base[idx[base]] = values[base]
         return error
 
-    def batch(self, st: np.ndarray, n_features: int, source: str) -> Batch:
+    def batch(self, st: np.ndarray, n_features: int, source: str,
+              crosses: Crosses | None = None) -> Batch:
         n = int(st[pc.ROWS])
         nnz = int(st[pc.NNZ])
         tags = None
@@ -162,9 +178,13 @@ class _Outputs:
             for r, t in self.tags.items():
                 tags[r] = t
         base = self.base[:n] if self.base is not None else None
-        return Batch(self.indptr[: n + 1], self.indices[:nnz], self.data[:nnz], n_features,
-                     self.labels[:n], self.weights[:n], self.lines[:n], source, tags,
-                     base=base)
+        indptr, indices, data = self.indptr[: n + 1], self.indices[:nnz], self.data[:nnz]
+        if crosses is not None:
+            indptr, indices, data = add_crosses(crosses, indptr, indices, data,
+                                                self.hashes[:nnz], self.keys[:nnz],
+                                                self.terms[:nnz], n_features - 1)
+        return Batch(indptr, indices, data, n_features, self.labels[:n], self.weights[:n],
+                     self.lines[:n], source, tags, base=base)
 
 
 def index_dtype(batch_rows: int, hash_bits: int) -> type:
@@ -213,6 +233,9 @@ class Cutter:
         self.st = np.zeros(pc.STATE_SIZE, np.int64)
         self.st[pc.LINE] = first_line
         self.st[pc.NUMERIC_LABELS] = plan.numeric_labels
+        # what the kernel wrote into the Batches so far (before crosses add to them)
+        self.parsed_rows = 0
+        self.parsed_nnz = 0
         rows = self._rows()
         self.out = self._outputs(rows, max(1, int(rows * nnz_per_row)))
 
@@ -238,7 +261,7 @@ class Cutter:
 
     def _outputs(self, rows: int, nnz_cap: int) -> _Outputs:
         self.st[pc.MAXROWS] = rows
-        return _Outputs(rows, nnz_cap, self.idx_dtype)
+        return _Outputs(rows, nnz_cap, self.idx_dtype, self.plan.crosses is not None)
 
     def _next_outputs(self) -> None:
         st = self.st
@@ -263,7 +286,8 @@ class Cutter:
         while True:
             out = self.out
             r0 = int(st[pc.ROWS])
-            status = plan.kernel(buf, end, final, st, *out.arrays(), *args)
+            meta = out.meta_arrays() if plan.takes_meta else ()
+            status = plan.kernel(buf, end, final, st, *out.arrays(), *args, *meta)
             error = out.absorb(buf, st, r0, self.source)
             if error is None and status == pc.ERROR:
                 error = _error(plan, st, buf, self.source)
@@ -275,7 +299,7 @@ class Cutter:
             if status == pc.NEED_MORE:
                 return
             if status == pc.ROWS_FULL:
-                yield out.batch(st, self.n_features, self.source)
+                yield self._batch()
                 self._next_outputs()
             elif status == pc.NNZ_FULL:
                 out.grow_nnz(int(st[pc.NNZ]))
@@ -284,14 +308,19 @@ class Cutter:
                     out.grow_fix()
             else:
                 if st[pc.ROWS]:
-                    yield out.batch(st, self.n_features, self.source)
+                    yield self._batch()
                 return
 
     def flush(self) -> Iterator[Batch]:
         """Yield the records parsed so far as a (short) Batch, if there are any."""
         if self.st[pc.ROWS]:
-            yield self.out.batch(self.st, self.n_features, self.source)
+            yield self._batch()
             self._next_outputs()
+
+    def _batch(self) -> Batch:
+        self.parsed_rows += int(self.st[pc.ROWS])
+        self.parsed_nnz += int(self.st[pc.NNZ])
+        return self.out.batch(self.st, self.n_features, self.source, self.plan.crosses)
 
 
 class ByteSource(Protocol):

@@ -9,6 +9,7 @@ import numpy as np
 from ftrl_cli.hashing import hash_text, murmur3_32_padded
 from ftrl_cli.kernels.jit import njit
 from ftrl_cli.kernels.memory import load_u64le, trailing_zeros
+from ftrl_cli.readers._cross_kernel import namespace_terms, note
 from ftrl_cli.readers._parse_common import (
     BAD,
     CR,
@@ -115,9 +116,13 @@ def _string_value(buf, p, le, fs, ne, seed, strings, anon):
 @njit(nogil=True, cache=True)
 def _features(
     buf, p, le, line, nnz, nfix, indices, data, fix_idx, fix_kind, fix_s, fix_e, fix_mult, mask,
-    strings, st
+    strings, st, cross, letters, pat, pat_off, pat_kind, hashes, keys, terms
 ):
-    """Parse the namespaces from the first ``|`` at ``p``: ``(status, nnz, nfix)``."""
+    """Parse the namespaces from the first ``|`` at ``p``: ``(status, nnz, nfix)``.
+
+    With ``cross`` each feature's full hash, namespace key and term mask go to ``hashes``,
+    ``keys`` and ``terms`` (see ``_cross_kernel``).
+    """
     cap = data.shape[0]
     fcap = fix_idx.shape[0]
     while p < le:
@@ -137,6 +142,15 @@ def _features(
                 return ERROR, nnz, nfix
         seed = hash_text(buf, ns_s, colon, 0, strings)
         anon = 0
+        ns_key = np.uint32(0)
+        ns_terms = np.uint64(0)
+        if cross:
+            ns_terms = namespace_terms(buf, ns_s, colon, pat, pat_off, pat_kind)
+            if letters:
+                # Vowpal Wabbit's feature space: the first byte, ' ' for a bare '|'
+                ns_key = np.uint32(buf[ns_s] if colon > ns_s else 32)
+            else:
+                ns_key = np.uint32(seed)
         while p < le:
             c = buf[p]
             if c == _BAR:
@@ -154,6 +168,8 @@ def _features(
                     if nnz >= cap:
                         return NNZ_FULL, nnz, nfix
                     h, anon, p = _string_value(buf, p + 1, le, fs, name_end, seed, strings, anon)
+                    if cross:
+                        note(hashes, keys, terms, nnz, h, ns_key, ns_terms)
                     indices[nnz] = np.int64(h) & mask
                     data[nnz] = 1.0  # as Vowpal Wabbit: a string value is 1, unscaled
                     nnz += 1
@@ -189,6 +205,8 @@ def _features(
                 h = np.uint32(seed + anon - 1)
             else:
                 h = hash_text(buf, fs, name_end, seed, True)
+            if cross:
+                note(hashes, keys, terms, nnz, h, ns_key, ns_terms)
             indices[nnz] = np.int64(h) & mask
             data[nnz] = value
             nnz += 1
@@ -216,8 +234,19 @@ def parse_vw(
     fix_mult,
     mask,
     strings,
+    cross,
+    letters,
+    pat,
+    pat_off,
+    pat_kind,
+    hashes,
+    keys,
+    terms,
 ):
-    """Parse vw records from ``buf[st[POS]:end]``; returns a status (see ``_parse_common``)."""
+    """Parse vw records from ``buf[st[POS]:end]``; returns a status (see ``_parse_common``).
+
+    ``cross`` and the arguments after it are for feature crosses (see ``_features``).
+    """
     # helpers get reference-count-free views (see ``borrow``)
     buf = borrow(buf)
     st = borrow(st)
@@ -228,6 +257,12 @@ def parse_vw(
     fix_s = borrow(fix_s)
     fix_e = borrow(fix_e)
     fix_mult = borrow(fix_mult)
+    hashes = borrow(hashes)
+    keys = borrow(keys)
+    terms = borrow(terms)
+    pat = borrow(pat)
+    pat_off = borrow(pat_off)
+    pat_kind = borrow(pat_kind)
     pos = st[POS]
     line = st[LINE]
     rows = st[ROWS]
@@ -360,6 +395,7 @@ def parse_vw(
             mask,
             strings,
             st,
+            cross, letters, pat, pat_off, pat_kind, hashes, keys, terms,
         )
         if code != _OK:
             nfix = rec_nfix

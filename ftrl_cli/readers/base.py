@@ -37,6 +37,10 @@ class FeatureSpec:
     # labels read as numbers (a squared-loss model's), not as classes; the checkpoint
     # records the loss, so this is not stored with the features
     numeric_labels: bool = False
+    # feature crosses: ``--interactions`` groups, or Vowpal Wabbit's -q/--cubic letters
+    # (see ``ftrl_cli.readers.crosses_spec``)
+    interactions: tuple[str, ...] = ()
+    vw_interactions: tuple[str, ...] = ()
 
     @property
     def n_features(self) -> int:
@@ -51,6 +55,8 @@ class FeatureSpec:
             "label_column": self.label_column,
             "ignore_columns": sorted(self.ignore_columns),
             "numeric_columns": sorted(self.numeric_columns),
+            "interactions": list(self.interactions),
+            "vw_interactions": list(self.vw_interactions),
         }
 
     def to_dict(self) -> dict:
@@ -59,6 +65,8 @@ class FeatureSpec:
         d["columns"] = list(self.columns) if self.columns is not None else None
         d["ignore_columns"] = list(self.ignore_columns)
         d["numeric_columns"] = list(self.numeric_columns)
+        d["interactions"] = list(self.interactions)
+        d["vw_interactions"] = list(self.vw_interactions)
         return d
 
     @classmethod
@@ -68,6 +76,8 @@ class FeatureSpec:
             d["columns"] = tuple(d["columns"])
         d["ignore_columns"] = tuple(d.get("ignore_columns", ()))
         d["numeric_columns"] = tuple(d.get("numeric_columns", ()))
+        d["interactions"] = tuple(d.get("interactions", ()))
+        d["vw_interactions"] = tuple(d.get("vw_interactions", ()))
         return cls(**d)
 
 

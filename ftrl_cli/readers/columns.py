@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from ftrl_cli.errors import FtrlError
 from ftrl_cli.readers.base import FeatureSpec
+from ftrl_cli.readers.crossing import column_params, spec_crosses
 from ftrl_cli.readers.delimited import header_names
 from ftrl_cli.readers.source import STDIN_NAME
 
@@ -83,6 +84,7 @@ def check_columns(paths: Sequence[str], spec: FeatureSpec, *, label_hint: str | 
         if absent:
             raise FtrlError(f"{name}: ignored column(s) {', '.join(absent)} not in the "
                             f"columns ({describe(names)})")
+        column_params(spec_crosses(spec), names, spec, name)  # crosses name real columns
         if i == 0:
             first = names
     return first

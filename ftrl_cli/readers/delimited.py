@@ -34,12 +34,13 @@ from ftrl_cli.readers._parse_delimited import (
     R_LABEL,
     R_LOG_BIN,
     R_NUMERIC,
-    bin_coordinates,
+    bin_hashes,
     parse_delimited,
     small_log_bins,
 )
 from ftrl_cli.readers._parse_driver import Plan
 from ftrl_cli.readers.base import FeatureSpec
+from ftrl_cli.readers.crossing import column_params, spec_crosses
 from ftrl_cli.readers.source import Source, open_source
 
 CRITEO_COLUMNS = (
@@ -225,20 +226,23 @@ def delimited_plan(source: Source, spec: FeatureSpec) -> Plan | None:
             raise FtrlError(f"{source.name}: without a header line, --columns must name them")
     names = tuple(names)
     roles = _roles(names, spec, source.name)
-    mask = (1 << spec.hash_bits) - 1
     mode = spec.hash_mode
     strings = mode == "strings"
     seeds = np.array([hash_name(n, 0, mode) for n in names], np.int64)
-    numeric = np.array([hash_name(b"", int(s), mode) & mask for s in seeds], np.int64)
+    numeric = np.array([hash_name(b"", int(s), mode) for s in seeds], np.int64)
     width = BIN_HI - BIN_LO if (roles == R_LOG_BIN).any() else 0
     bins = np.zeros((len(names), width), np.int64)
     for i in np.flatnonzero(roles == R_LOG_BIN):
-        bin_coordinates(seeds[i], mask, strings, bins[i])
+        bin_hashes(seeds[i], strings, bins[i])
     quoting = spec.format != "criteo"
+    crosses = spec_crosses(spec)
     return Plan(
         kernel=parse_delimited,
-        params=(ord(delim), quoting, roles, seeds, numeric, bins, _small_bins(), strings),
+        params=(ord(delim), quoting, roles, seeds, numeric, bins, _small_bins(), strings,
+                *column_params(crosses, names, spec, source.name)),
         describe=partial(_describe, names),
         start_line=start,
         needs_scratch=True,
+        takes_meta=True,
+        crosses=crosses,
     )

@@ -264,9 +264,8 @@ class ParallelParser:
             return _Parsed(batches, cutter.line, exc)
         del arr  # the Batches hold no reference to the bytes
         blocks.recycle(buf)
-        rows = sum(len(b) for b in batches)
-        if rows:
-            self._nnz_per_row = sum(len(b.data) for b in batches) / rows
+        if cutter.parsed_rows:  # the kernel's own output: crosses come after it
+            self._nnz_per_row = cutter.parsed_nnz / cutter.parsed_rows
         return _Parsed(batches, cutter.line, None)
 
 

@@ -22,6 +22,7 @@ from ftrl_cli.readers import _parse_common as pc
 from ftrl_cli.readers._parse_driver import Plan
 from ftrl_cli.readers._parse_vw import parse_vw
 from ftrl_cli.readers.base import FeatureSpec
+from ftrl_cli.readers.crossing import spec_crosses, vw_params
 from ftrl_cli.readers.source import Source
 
 _MESSAGES = {
@@ -41,4 +42,6 @@ def _describe(code: int, text: str, arg: int) -> str:
 
 def vw_plan(source: Source, spec: FeatureSpec) -> Plan:
     """The parse plan for a vw source (nothing to read ahead)."""
-    return Plan(kernel=parse_vw, params=(spec.hash_mode == "strings",), describe=_describe)
+    crosses = spec_crosses(spec)
+    return Plan(kernel=parse_vw, params=(spec.hash_mode == "strings", *vw_params(crosses)),
+                describe=_describe, takes_meta=True, crosses=crosses)
