@@ -27,7 +27,8 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
               batch_size: int, use_bias: bool, state_dtype: str, quiet: bool, reader: dict,
               hashing_given: bool, optimizer_config: str | None,
               optimizer_flags: dict, reader_thread: bool = True,
-              sampling: Sampling | None = None, loss: str | None = None) -> None:
+              sampling: Sampling | None = None, loss: str | None = None,
+              verify: bool = True) -> None:
     prepare_for_run()
     sampling = sampling or Sampling()
     check_inputs(inputs)
@@ -35,7 +36,7 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     if passes > 1 and "-" in inputs:
         raise FtrlError("--passes > 1 needs files: stdin can be read only once")
     dtype = np.dtype(state_dtype).type
-    ckpt = checkpoint.load(init_model) if init_model else None
+    ckpt = checkpoint.load(init_model, verify=verify) if init_model else None
     if ckpt is not None and not hashing_given:
         # Continue with the model's own hashing unless the user says otherwise.
         h = ckpt.spec
