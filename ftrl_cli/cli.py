@@ -268,6 +268,16 @@ def _terminate(_signum, _frame) -> None:
     raise Terminated
 
 
+def _drop_stdout() -> None:
+    # What stdout still buffers would fail again at exit, with a traceback of its own.
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # no real stdout (in-process runs)
+        pass
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: errors become one line on stderr and their exit code, never a traceback
     (see the exit codes in ``ftrl --help``)."""
@@ -306,11 +316,19 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except BrokenPipeError:
         # The reader of our stdout went away (e.g. `| head`): not an error of ours.
-        import os
-
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _drop_stdout()
         sys.exit(0)
+    except OSError as e:
+        # Writing stdout into a full disk (-o files say so themselves, with their name).
+        from ftrl_cli.outputs import refused_reason
+
+        reason = refused_reason(e)
+        if reason is None:
+            raise
+        where = f"{e.filename}: " if e.filename else ""
+        click.echo(f"ftrl: error: {where}{reason}", err=True)
+        _drop_stdout()
+        sys.exit(1)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

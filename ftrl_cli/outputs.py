@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from ftrl_cli.atomic import atomic_binary
+from ftrl_cli.atomic import atomic_binary, whole_writes
 from ftrl_cli.errors import FtrlError, SystemIOError
 
 # A folder of open file descriptors, once symlinks are resolved: Linux's /proc/PID/fd (also
@@ -160,10 +160,22 @@ def refused_as_error(path: str) -> Iterator[None]:
     try:
         yield
     except OSError as e:
-        if e.errno not in _REFUSED:
+        reason = refused_reason(e)
+        if reason is None:
             raise
-        reason = (e.strerror or os.strerror(e.errno)).lower()
         raise SystemIOError(f"{path}: {reason}") from None
+
+
+def refused_reason(e: OSError) -> str | None:
+    """``"no space left on device"`` and the like when ``e`` is the system refusing to store
+    data, else ``None``.
+
+    >>> refused_reason(OSError(errno.EFBIG, "File too large")), refused_reason(OSError(0, "x"))
+    ('file too large', None)
+    """
+    if e.errno not in _REFUSED:
+        return None
+    return (e.strerror or os.strerror(e.errno)).lower()
 
 
 @contextlib.contextmanager
@@ -171,7 +183,7 @@ def _open_in_place(dest: Destination) -> Iterator[BinaryIO]:
     if dest.kind == "fd":
         # A copy of the descriptor shares its offset and append mode, as a shell redirect
         # does; reopening /proc/self/fd/N would start at byte 0 of a redirected file.
-        with os.fdopen(os.dup(dest.fd), "wb") as fh:
+        with whole_writes(os.dup(dest.fd)) as fh:
             yield fh
         return
     if stat.S_ISSOCK(os.stat(dest.path).st_mode):
@@ -186,5 +198,6 @@ def _open_in_place(dest: Destination) -> Iterator[BinaryIO]:
                 yield fh
         return
     # No O_CREAT: should the device vanish meanwhile, fail rather than create a file there.
-    with os.fdopen(os.open(dest.path, os.O_WRONLY), "wb") as fh:
+    with whole_writes(os.open(dest.path, os.O_WRONLY)) as fh:
         yield fh
+

@@ -60,6 +60,39 @@ def test_predictions_larger_than_the_file_size_limit(tmp_path):
     assert temporaries(tmp_path) == []
 
 
+def test_predictions_to_a_redirected_stdout_larger_than_the_limit(tmp_path):
+    model, out = tmp_path / "m.parquet", tmp_path / "preds.txt"
+    assert ftrl_process("train", sample("train.vw"), "-o", model, *TRAIN).code == 0
+    assert ftrl_process("predict", "-m", model, sample("test.vw"), "-o", out).code == 0
+    with open(out, "wb") as stdout:  # as `ftrl predict ... > preds.txt`
+        r = subprocess.run([sys.executable, "-m", "ftrl_cli", "predict", "-m", model,
+                            sample("test.vw")], cwd=REPO, stdout=stdout,
+                           stderr=subprocess.PIPE, text=True,
+                           preexec_fn=_small_file_limit(1024))
+    assert r.returncode == 1
+    assert r.stderr.splitlines() == ["ftrl: error: file too large"]
+
+
+ONE_BIG_WRITE = """
+import sys
+from ftrl_cli.outputs import open_output
+with open_output(sys.argv[1]) as fh:
+    fh.write(b"x" * 100_000)
+"""
+
+
+def test_one_write_past_the_limit_is_not_cut_short(tmp_path):
+    # A buffered file reports a short write and drops the rest: the file would be cut.
+    out = tmp_path / "out.bin"
+    out.write_bytes(b"old")
+    r = subprocess.run([sys.executable, "-c", ONE_BIG_WRITE, str(out)], cwd=REPO,
+                       capture_output=True, text=True, preexec_fn=_small_file_limit(1024))
+    assert r.returncode != 0
+    assert r.stderr.splitlines()[-1] == f"ftrl_cli.errors.SystemIOError: {out}: file too large"
+    assert out.read_bytes() == b"old"
+    assert temporaries(tmp_path) == []
+
+
 def test_full_disk_is_exit_1_with_one_line(tmp_path, monkeypatch):
     out = tmp_path / "m.parquet"
     out.write_bytes(b"old model")

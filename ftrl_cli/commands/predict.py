@@ -11,6 +11,7 @@ import numpy as np
 from ftrl_cli import checkpoint
 from ftrl_cli._jit import first_run_notice
 from ftrl_cli._runtime import prepare_for_run
+from ftrl_cli.atomic import write_fully
 from ftrl_cli.commands.options import check_inputs
 from ftrl_cli.kernels.predict import score as score_rows
 from ftrl_cli.kernels.text import LINE_BYTES, format_values
@@ -90,7 +91,7 @@ def run_predict(inputs: list[str], model_path: str, output: str | None, raw: boo
         for batch, preds in scored:
             text = format_lines(batch, preds)
             if binary is not None:
-                binary.write(text)
+                write_fully(binary.write, text)
                 binary.flush()
             else:
                 sys.stdout.write(text.decode("utf-8"))
