@@ -34,16 +34,23 @@ def temporaries(folder) -> list[str]:
     return [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_model_larger_than_the_file_size_limit(tmp_path):
-    out = tmp_path / "m.parquet"
-    assert ftrl_process("train", sample("train.vw"), "-o", out, *TRAIN).code == 0
+def refused_past_the_limit(limit: int, out, args: list) -> None:
+    """``ftrl ARGS`` writing ``out`` past a file-size limit: one line, exit 1, the old file
+    as it was and no temporary file."""
     before = out.read_bytes()
-    assert len(before) > 4096
-    r = ftrl_limited(4096, "train", sample("train.vw"), "-o", out, *TRAIN, "--passes", "2")
+    assert len(before) > limit
+    r = ftrl_limited(limit, *args)
     assert r.returncode == 1, r.stderr
     assert r.stderr.splitlines() == [f"ftrl: error: {out}: file too large"]
     assert out.read_bytes() == before
-    assert temporaries(tmp_path) == []
+    assert temporaries(out.parent) == []
+
+
+def test_model_larger_than_the_file_size_limit(tmp_path):
+    out = tmp_path / "m.parquet"
+    assert ftrl_process("train", sample("train.vw"), "-o", out, *TRAIN).code == 0
+    refused_past_the_limit(4096, out, ["train", sample("train.vw"), "-o", out, *TRAIN,
+                                       "--passes", "2"])
 
 
 def test_predictions_larger_than_the_file_size_limit(tmp_path):
@@ -51,13 +58,7 @@ def test_predictions_larger_than_the_file_size_limit(tmp_path):
     assert ftrl_process("train", sample("train.vw"), "-o", model, *TRAIN).code == 0
     # unlimited first: the old file, and the kernel cache the limited run must not write
     assert ftrl_process("predict", "-m", model, sample("test.vw"), "-o", out).code == 0
-    before = out.read_bytes()
-    assert len(before) > 1024
-    r = ftrl_limited(1024, "predict", "-m", model, sample("test.vw"), "-o", out)
-    assert r.returncode == 1, r.stderr
-    assert r.stderr.splitlines() == [f"ftrl: error: {out}: file too large"]
-    assert out.read_bytes() == before
-    assert temporaries(tmp_path) == []
+    refused_past_the_limit(1024, out, ["predict", "-m", model, sample("test.vw"), "-o", out])
 
 
 def test_predictions_to_a_redirected_stdout_larger_than_the_limit(tmp_path):
