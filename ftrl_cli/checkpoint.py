@@ -162,10 +162,12 @@ def load(path: str, weights_only: bool = False, verify: bool = True) -> Checkpoi
     columns = {name: table.column(name).to_numpy(zero_copy_only=False)
                for name in table.column_names if name != "variable"}
     columns["is_bias"] = _is_bias(table.column("variable"), path)
+    # Non-finite values first: that message says more than a checksum mismatch would, and
+    # --no-verify does not let them through.
+    _check_finite(columns, path)
     if verify:
         checksum.verify(meta, {"variable": columns["is_bias"], **columns}, path,
                         read=set(table.column_names) if weights_only else None)
-    _check_finite(columns, path)
     return Checkpoint(path, meta, columns)
 
 
