@@ -4,7 +4,8 @@ Columns: ``variable`` (``kernel`` or ``bias``), ``index`` (int64), ``weight``, `
 ``accumulator`` (float64); with EMA also ``average`` (and ``training_weight`` when the weights
 were replaced by their average, as Keras's ``fit()`` does, so training can continue exactly);
 with gradient accumulation also ``gradient_accumulator``.  The file metadata key ``ftrl`` holds
-JSON: format version, the Keras optimizer config, the feature config and the counters.
+JSON: format version, the Keras optimizer config, the feature config, the counters and a
+checksum per column (see ``ftrl_cli.checksum``).
 
 A model file is replaced atomically (a temporary file beside it, fsync, rename); a FIFO or
 device is written in place (see ``ftrl_cli.outputs``).
