@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import secrets
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 
@@ -28,7 +29,7 @@ def atomic_binary(path: str) -> Iterator[BinaryIO]:
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = _create_temp(folder)
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with whole_writes(fd) as fh:
             yield fh
             fh.flush()
             _keep_owner_and_mode(fh.fileno(), path)
@@ -39,6 +40,42 @@ def atomic_binary(path: str) -> Iterator[BinaryIO]:
             os.unlink(tmp)
         raise
     _fsync_folder(folder)
+
+
+def write_fully(write: Callable[[memoryview], int], data) -> int:
+    """Call ``write`` until all of ``data`` is written, and return its length.
+
+    A short write (the disk fills up, the file-size limit is reached) makes a buffered file
+    report fewer bytes written and drop the rest, which callers (pyarrow among them) do not
+    check; writing on turns it into the ``OSError`` that says why.
+
+    >>> import io
+    >>> out = io.BytesIO()
+    >>> write_fully(out.write, b"0.5\\n"), out.getvalue()
+    (4, b'0.5\\n')
+    """
+    view = memoryview(data).cast("B")
+    done = 0
+    while done < len(view):
+        done += write(view[done:])
+    return done
+
+
+class _WholeFileIO(io.FileIO):
+    def write(self, data) -> int:
+        return write_fully(super().write, data)
+
+
+def whole_writes(fd: int) -> BinaryIO:
+    """A buffered binary file over ``fd`` (closed with it) whose writes are never short:
+    all the bytes are written, or an ``OSError`` says why not.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryFile() as tmp, whole_writes(os.dup(tmp.fileno())) as fh:
+    ...     fh.write(b"abc")
+    3
+    """
+    return io.BufferedWriter(_WholeFileIO(fd, "w"))
 
 
 def _create_temp(folder: str) -> tuple[int, str]:

@@ -4,7 +4,8 @@ Columns: ``variable`` (``kernel`` or ``bias``), ``index`` (int64), ``weight``, `
 ``accumulator`` (float64); with EMA also ``average`` (and ``training_weight`` when the weights
 were replaced by their average, as Keras's ``fit()`` does, so training can continue exactly);
 with gradient accumulation also ``gradient_accumulator``.  The file metadata key ``ftrl`` holds
-JSON: format version, the Keras optimizer config, the feature config and the counters.
+JSON: format version, the Keras optimizer config, the feature config, the counters and a
+checksum per column (see ``ftrl_cli.checksum``).
 
 A model file is replaced atomically (a temporary file beside it, fsync, rename); a FIFO or
 device is written in place (see ``ftrl_cli.outputs``).
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ftrl_cli import checksum
 from ftrl_cli._version import __version__
 from ftrl_cli.config import OptimizerConfig
 from ftrl_cli.errors import FtrlError
@@ -75,26 +77,21 @@ def save(model: Model, spec: FeatureSpec, path: str, extra: dict | None = None) 
     rows, st = model.synced_rows()
     st = st.astype(np.float64, copy=False)
     is_bias = rows == model.n_features
-    cols: dict[str, object] = {
-        # Through a two-entry dictionary: building a million Python-level strings is slow.
-        # Parquet stores it as a plain string column with a dictionary page; decoding it
-        # here instead would import pyarrow's compute layer (tens of milliseconds).
-        "variable": pa.DictionaryArray.from_arrays(
-            pa.array(is_bias.astype(np.int8)), pa.array(["kernel", "bias"])),
-        "index": pa.array(np.where(is_bias, 0, rows).astype(np.int64)),
-    }
-    weight = st[:, L.W]
+    # Contiguous columns: the checksum reads them, and pyarrow takes them without a copy.
+    cols: dict[str, np.ndarray] = {"variable": is_bias,
+                                   "index": np.where(is_bias, 0, rows).astype(np.int64)}
+    weight = np.ascontiguousarray(st[:, L.W])
     if model.finalizes_to_average():
         cols["weight"] = st[:, model.cols[L.COL_AVG]]
         cols["training_weight"] = weight
     else:
         cols["weight"] = weight
-    cols["linear"] = st[:, L.Z]
-    cols["accumulator"] = st[:, L.N]
+    cols["linear"] = np.ascontiguousarray(st[:, L.Z])
+    cols["accumulator"] = np.ascontiguousarray(st[:, L.N])
     if model.config.use_ema:
-        cols["average"] = st[:, model.cols[L.COL_AVG]]
+        cols["average"] = np.ascontiguousarray(st[:, model.cols[L.COL_AVG]])
     if model.config.gradient_accumulation_steps:
-        cols["gradient_accumulator"] = st[:, model.cols[L.COL_ACC]]
+        cols["gradient_accumulator"] = np.ascontiguousarray(st[:, model.cols[L.COL_ACC]])
         # Pending even when the sum happens to be exactly zero: it is still updated at the
         # end of the accumulation window.
         cols["accumulating"] = (model.mark[rows] & L.MARK_PENDING) != 0
@@ -108,9 +105,16 @@ def save(model: Model, spec: FeatureSpec, path: str, extra: dict | None = None) 
         "model": {"use_bias": model.use_bias, "state_dtype": np.dtype(model.state.dtype).name,
                   "layer": model.loss.keras_layer, "loss": model.loss.keras_loss},
         "counters": {"iterations": model.iterations, "examples": model.examples},
+        "checksum": checksum.describe(cols),
         **(extra or {}),
     }
-    table = pa.table(cols)
+    # ``variable`` through a two-entry dictionary: building a million Python-level strings
+    # is slow. Parquet stores it as a plain string column with a dictionary page; decoding
+    # it here instead would import pyarrow's compute layer (tens of milliseconds).
+    table = pa.table({
+        "variable": pa.DictionaryArray.from_arrays(
+            pa.array(is_bias.astype(np.int8)), pa.array(["kernel", "bias"])),
+        **{name: pa.array(values) for name, values in cols.items() if name != "variable"}})
     with open_output(path) as fh:
         # Dictionary pages pay only for the two-value column; on the float columns they
         # cost time and make the file larger.  Without the stored Arrow schema every reader
@@ -122,10 +126,12 @@ def save(model: Model, spec: FeatureSpec, path: str, extra: dict | None = None) 
             writer.add_key_value_metadata({META_KEY: json.dumps(meta).encode()})
 
 
-def load(path: str, weights_only: bool = False) -> Checkpoint:
+def load(path: str, weights_only: bool = False, verify: bool = True) -> Checkpoint:
     """Read a checkpoint; a one-line :class:`FtrlError` when it is missing or not ours.
 
     ``weights_only`` reads just what scoring needs (``variable``, ``index``, ``weight``).
+    With ``verify`` the columns read must match the checksums written with them (a model
+    written before checksums were has none and loads as it is).
     """
     import pyarrow.parquet as pq
 
@@ -157,7 +163,12 @@ def load(path: str, weights_only: bool = False) -> Checkpoint:
     columns = {name: table.column(name).to_numpy(zero_copy_only=False)
                for name in table.column_names if name != "variable"}
     columns["is_bias"] = _is_bias(table.column("variable"), path)
+    # Non-finite values first: that message says more than a checksum mismatch would, and
+    # --no-verify does not let them through.
     _check_finite(columns, path)
+    if verify:
+        checksum.verify(meta, {"variable": columns["is_bias"], **columns}, path,
+                        read=set(table.column_names) if weights_only else None)
     return Checkpoint(path, meta, columns)
 
 

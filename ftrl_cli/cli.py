@@ -128,7 +128,21 @@ def cli() -> None:
       ftrl train data/samples/train.vw -o model.parquet --learning-rate 0.1
       ftrl predict -m model.parquet data/samples/test.vw -o preds.txt
       ftrl evaluate -m model.parquet data/samples/test.vw
+
+    \b
+    Exit codes:
+      0    ok
+      1    system error: a write failed (disk full, file too large, read-only folder)
+      2    bad input, options or model file
+      75   locked: another ftrl train is writing the same -o (see --wait-lock)
+      130  interrupted (SIGINT); 143 terminated (SIGTERM)
     """
+
+
+def verify_option(f):
+    """``--no-verify``: load a model whose checksum does not match."""
+    return click.option("--no-verify", is_flag=True,
+                        help="Load the model even if its checksum does not match.")(f)
 
 
 @cli.command()
@@ -137,6 +151,9 @@ def cli() -> None:
               help="Model file to write (Parquet); replaced atomically.")
 @click.option("--init-model", type=click.Path(dir_okay=False), default=None,
               help="Continue training from this model.")
+@click.option("--wait-lock", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
+              help="Wait up to SECONDS for another run writing the same -o (default: fail "
+                   "at once, exit 75).")
 @click.option("--passes", type=click.IntRange(min=1), default=1, show_default=True,
               help="Passes over the input (files only, not stdin).")
 @click.option("--holdout-period", type=click.IntRange(min=2), default=None,
@@ -166,13 +183,14 @@ def cli() -> None:
               help="logistic: Dense(1, sigmoid) on binary cross-entropy (default); squared: "
                    "Dense(1) on mean squared error, numeric labels. --init-model: the "
                    "model's.")
+@verify_option
 @input_options
 @feature_options
 @cross_options
 @optimizer_options
 @click.pass_context
-def train(ctx: click.Context, inputs, output, init_model, passes, holdout_period,
-          holdout_after, holdout_off, early_terminate, batch_size, no_bias,
+def train(ctx: click.Context, inputs, output, init_model, wait_lock, no_verify, passes,
+          holdout_period, holdout_after, holdout_off, early_terminate, batch_size, no_bias,
           state_dtype, quiet, reader_thread, negative_sampling, input_negative_rate, seed,
           loss, fmt, no_header, columns, hash_bits, hash_mode, label_column, ignore_columns,
           numeric_columns, interactions, quadratic, cubic, optimizer_config,
@@ -188,6 +206,7 @@ def train(ctx: click.Context, inputs, output, init_model, passes, holdout_period
     from ftrl_cli.commands.train import run_train
     from ftrl_cli.readers.crosses_spec import parse_vw_interactions
     from ftrl_cli.sampling import Sampling
+    from ftrl_cli.writelock import output_lock
 
     sampling = Sampling(negative_sampling, input_negative_rate, seed)
     given = {k: v for k, v in optimizer_flags.items()
@@ -195,20 +214,23 @@ def train(ctx: click.Context, inputs, output, init_model, passes, holdout_period
     hashing_given = any(ctx.get_parameter_source(k) == ParameterSource.COMMANDLINE
                         for k in ("hash_bits", "hash_mode", "label_column", "ignore_columns",
                                   "numeric_columns"))
-    run_train(
-        inputs=list(inputs), output=output, init_model=init_model, passes=passes,
-        batch_size=batch_size, use_bias=not no_bias, state_dtype=state_dtype, quiet=quiet,
-        reader=dict(format=fmt, header=not no_header, columns=columns or None,
-                    hash_bits=hash_bits, hash_mode=hash_mode, label_column=label_column,
-                    ignore_columns=ignore_columns, numeric_columns=numeric_columns),
-        hashing_given=hashing_given, optimizer_config=optimizer_config, optimizer_flags=given,
-        reader_thread=reader_thread, sampling=sampling, loss=loss,
-        holdout=dict(period=holdout_period, after=holdout_after, off=holdout_off,
-                     early_terminate=early_terminate),
-        crosses=(None if interactions is None and not quadratic and not cubic else
-                 dict(interactions=interactions,
-                      vw_interactions=parse_vw_interactions(quadratic, cubic))),
-    )
+    with output_lock(output, wait_lock):
+        run_train(
+            inputs=list(inputs), output=output, init_model=init_model, passes=passes,
+            batch_size=batch_size, use_bias=not no_bias, state_dtype=state_dtype,
+            quiet=quiet, reader=dict(format=fmt, header=not no_header, columns=columns or None,
+                                     hash_bits=hash_bits, hash_mode=hash_mode,
+                                     label_column=label_column, ignore_columns=ignore_columns,
+                                     numeric_columns=numeric_columns),
+            hashing_given=hashing_given, optimizer_config=optimizer_config,
+            optimizer_flags=given, reader_thread=reader_thread, sampling=sampling, loss=loss,
+            holdout=dict(period=holdout_period, after=holdout_after, off=holdout_off,
+                         early_terminate=early_terminate),
+            crosses=(None if interactions is None and not quadratic and not cubic else
+                     dict(interactions=interactions,
+                          vw_interactions=parse_vw_interactions(quadratic, cubic))),
+            verify=not no_verify,
+        )
 
 
 @cli.command()
@@ -221,8 +243,10 @@ def train(ctx: click.Context, inputs, output, init_model, passes, holdout_period
                                           "(a --loss squared model prints margins anyway).")
 @click.option("--recalibrate/--no-recalibrate", default=True, show_default=True,
               help="Undo the model's negative down-sampling in its scores.")
+@verify_option
 @input_options
-def predict(inputs, model_path, output, raw, recalibrate, fmt, no_header, columns) -> None:
+def predict(inputs, model_path, output, raw, recalibrate, no_verify, fmt, no_header,
+            columns) -> None:
     """Score INPUT records: one prediction per line, in input order.
 
     Without INPUT (or with '-') the records come from stdin, scored as they arrive. A
@@ -236,7 +260,8 @@ def predict(inputs, model_path, output, raw, recalibrate, fmt, no_header, column
     from ftrl_cli.commands.predict import run_predict
 
     run_predict(list(inputs) or ["-"], model_path, output, raw,
-                dict(format=fmt, header=not no_header, columns=columns or None), recalibrate)
+                dict(format=fmt, header=not no_header, columns=columns or None), recalibrate,
+                verify=not no_verify)
 
 
 @cli.command()
@@ -248,8 +273,9 @@ def predict(inputs, model_path, output, raw, recalibrate, fmt, no_header, column
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @click.option("--recalibrate/--no-recalibrate", default=True, show_default=True,
               help="Undo the model's negative down-sampling in its scores.")
+@verify_option
 @input_options
-def evaluate(inputs, model_path, predictions, as_json, recalibrate, fmt, no_header,
+def evaluate(inputs, model_path, predictions, as_json, recalibrate, no_verify, fmt, no_header,
              columns) -> None:
     """Logloss, AUC, normalized entropy and calibration of a model on labelled INPUT
     (RMSE, MAE and R² for a --loss squared model).
@@ -265,15 +291,43 @@ def evaluate(inputs, model_path, predictions, as_json, recalibrate, fmt, no_head
     from ftrl_cli.commands.evaluate import run_evaluate
 
     run_evaluate(list(inputs) or ["-"], model_path, predictions, as_json,
-                 dict(format=fmt, header=not no_header, columns=columns or None), recalibrate)
+                 dict(format=fmt, header=not no_header, columns=columns or None), recalibrate,
+                 verify=not no_verify)
+
+
+def _terminate(_signum, _frame) -> None:
+    from ftrl_cli.errors import Terminated
+
+    raise Terminated
+
+
+def _drop_stdout() -> None:
+    # What stdout still buffers would fail again at exit, with a traceback of its own.
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # no real stdout (in-process runs)
+        pass
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
-    from ftrl_cli.errors import FtrlError
+    """Entry point: errors become one line on stderr and their exit code, never a traceback
+    (see the exit codes in ``ftrl --help``)."""
+    import signal
+    import threading
 
+    from ftrl_cli.errors import FtrlError, Terminated
+
+    # SIGTERM unwinds as an exception, so temporary files go and the old model stays.
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         cli.main(args=argv, prog_name="ftrl", standalone_mode=False)
+    except Terminated:
+        click.echo("ftrl: terminated", err=True)
+        sys.exit(143)
     except FtrlError as e:
         click.echo(f"ftrl: error: {e}", err=True)
         sys.exit(e.exit_code)
@@ -295,8 +349,19 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except BrokenPipeError:
         # The reader of our stdout went away (e.g. `| head`): not an error of ours.
-        import os
-
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _drop_stdout()
         sys.exit(0)
+    except OSError as e:
+        # Writing stdout into a full disk (-o files say so themselves, with their name).
+        from ftrl_cli.outputs import refused_reason
+
+        reason = refused_reason(e)
+        if reason is None:
+            raise
+        where = f"{e.filename}: " if e.filename else ""
+        click.echo(f"ftrl: error: {where}{reason}", err=True)
+        _drop_stdout()
+        sys.exit(1)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

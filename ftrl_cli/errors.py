@@ -1,4 +1,5 @@
-"""Errors a user can cause; the CLI prints them as one line and exits with code 2."""
+"""Errors a user (or the system) can cause; the CLI prints them as one line and exits with
+``exit_code`` (2 unless a subclass says otherwise)."""
 
 from __future__ import annotations
 
@@ -43,3 +44,38 @@ class NonFiniteError(FtrlError, ValueError):
         self.row = row
         self.message = message
         super().__init__(message if row is None else f"row {row}: {message}")
+
+
+class SystemIOError(FtrlError):
+    """The system refused a write: a full disk, a file-size or quota limit, a read-only or
+    forbidden folder.  Nothing is wrong with the input, so the exit code is 1.
+
+    >>> SystemIOError("model.parquet: no space left on device").exit_code
+    1
+    """
+
+    exit_code = 1
+
+
+class LockedError(FtrlError):
+    """Another ``ftrl`` process is writing the same output (exit code 75, ``EX_TEMPFAIL``:
+    try again later).
+
+    >>> LockedError("model.parquet: locked").exit_code
+    75
+    """
+
+    exit_code = 75
+
+
+class ChecksumError(FtrlError):
+    """A model file whose columns no longer match the checksum written with them."""
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: raised in the main thread so that every ``with`` block unwinds (a
+    temporary output file is removed, the old model stays) before the exit with 143.
+
+    A ``BaseException``, as ``KeyboardInterrupt`` is, so that no ``except Exception`` on the
+    way swallows it.
+    """

@@ -9,6 +9,7 @@ and is written in place, never swapped for a file.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import stat
@@ -16,13 +17,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from ftrl_cli.atomic import atomic_binary
-from ftrl_cli.errors import FtrlError
+from ftrl_cli.atomic import atomic_binary, whole_writes
+from ftrl_cli.errors import FtrlError, SystemIOError
 
 # A folder of open file descriptors, once symlinks are resolved: Linux's /proc/PID/fd (also
 # reached through /dev/fd, /proc/self and /proc/thread-self) and the BSDs' fdescfs /dev/fd.
 _FD_FOLDER = re.compile(r"/proc/(?P<pid>\d+)(?:/task/\d+)?/fd|/dev/fd")
 _MAX_LINKS = 40  # as the kernel's ELOOP limit
+
+# What the system answers when it will not store a file: full disk, file-size limit, quota,
+# read-only file system, no permission, a failing device.  Not the input's fault: exit 1.
+_REFUSED = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EACCES,
+                      errno.EPERM, errno.EIO})
 
 
 @dataclass(frozen=True)
@@ -93,13 +99,13 @@ def check_writable(path: str) -> None:
         if not os.path.exists(dest.path):
             raise FtrlError(f"{path}: no such file or device")
         if not os.access(dest.path, os.W_OK):
-            raise FtrlError(f"{path}: permission denied")
+            raise SystemIOError(f"{path}: permission denied")
     else:
         folder = os.path.dirname(dest.path)
         if not os.path.isdir(folder):
             raise FtrlError(f"{path}: folder {folder} does not exist")
         if not os.access(folder, os.W_OK):
-            raise FtrlError(f"{path}: folder {folder} is not writable")
+            raise SystemIOError(f"{path}: folder {folder} is not writable")
         if os.path.isdir(dest.path):
             raise FtrlError(f"{path}: is a folder")
 
@@ -119,8 +125,9 @@ def _check_fd(dest: Destination) -> None:
 def open_output(path: str) -> Iterator[BinaryIO]:
     """Open ``path`` for writing the way its destination needs (see :func:`resolve`).
 
-    A regular file appears complete or not at all, the old one kept on any error; a
-    device, FIFO, socket or file descriptor is written in place.
+    A regular file appears complete or not at all, the old one kept on any error (a full
+    disk or a refused write becomes a one-line :class:`SystemIOError`); a device, FIFO,
+    socket or file descriptor is written in place.
 
     >>> import tempfile
     >>> p = os.path.join(tempfile.mkdtemp(), "out.txt")
@@ -132,7 +139,7 @@ def open_output(path: str) -> Iterator[BinaryIO]:
     check_writable(path)
     dest = resolve(path)
     if dest.kind == "replace":
-        with atomic_binary(dest.path) as fh:
+        with refused_as_error(path), atomic_binary(dest.path) as fh:
             yield fh
         return
     with _open_in_place(dest) as fh:
@@ -140,11 +147,43 @@ def open_output(path: str) -> Iterator[BinaryIO]:
 
 
 @contextlib.contextmanager
+def refused_as_error(path: str) -> Iterator[None]:
+    """Turn the system's refusal to store ``path`` (see ``_REFUSED``) into a one-line
+    :class:`SystemIOError`, such as ``model.parquet: no space left on device``.
+
+    >>> with refused_as_error("m.parquet"):
+    ...     raise OSError(errno.ENOSPC, "No space left on device")
+    Traceback (most recent call last):
+    ...
+    ftrl_cli.errors.SystemIOError: m.parquet: no space left on device
+    """
+    try:
+        yield
+    except OSError as e:
+        reason = refused_reason(e)
+        if reason is None:
+            raise
+        raise SystemIOError(f"{path}: {reason}") from None
+
+
+def refused_reason(e: OSError) -> str | None:
+    """``"no space left on device"`` and the like when ``e`` is the system refusing to store
+    data, else ``None``.
+
+    >>> refused_reason(OSError(errno.EFBIG, "File too large")), refused_reason(OSError(0, "x"))
+    ('file too large', None)
+    """
+    if e.errno not in _REFUSED:
+        return None
+    return (e.strerror or os.strerror(e.errno)).lower()
+
+
+@contextlib.contextmanager
 def _open_in_place(dest: Destination) -> Iterator[BinaryIO]:
     if dest.kind == "fd":
         # A copy of the descriptor shares its offset and append mode, as a shell redirect
         # does; reopening /proc/self/fd/N would start at byte 0 of a redirected file.
-        with os.fdopen(os.dup(dest.fd), "wb") as fh:
+        with whole_writes(os.dup(dest.fd)) as fh:
             yield fh
         return
     if stat.S_ISSOCK(os.stat(dest.path).st_mode):
@@ -159,5 +198,6 @@ def _open_in_place(dest: Destination) -> Iterator[BinaryIO]:
                 yield fh
         return
     # No O_CREAT: should the device vanish meanwhile, fail rather than create a file there.
-    with os.fdopen(os.open(dest.path, os.O_WRONLY), "wb") as fh:
+    with whole_writes(os.open(dest.path, os.O_WRONLY)) as fh:
         yield fh
+

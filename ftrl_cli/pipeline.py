@@ -45,6 +45,7 @@ def prefetch(items: Iterator[T], depth: int = 3) -> Iterator[T]:
 
     thread = threading.Thread(target=work, name="ftrl-reader", daemon=True)
     thread.start()
+    ending = False
     try:
         while True:
             item = q.get()
@@ -53,10 +54,15 @@ def prefetch(items: Iterator[T], depth: int = 3) -> Iterator[T]:
             if isinstance(item, _Failure):
                 raise item.exc
             yield item
+    except BaseException as e:
+        # An interrupt or SIGTERM ends the process: a producer blocked on a slow stdin
+        # would hold it up until the stream ends, so it is left behind (a daemon thread).
+        ending = not isinstance(e, (Exception, GeneratorExit))
+        raise
     finally:
         stop.set()
         # Unblock a producer waiting on a full queue, then let it finish.
-        while thread.is_alive():
+        while not ending and thread.is_alive():
             try:
                 q.get_nowait()
             except queue.Empty:

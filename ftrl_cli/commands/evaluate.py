@@ -32,7 +32,8 @@ def _finite(batch, p: np.ndarray) -> None:
 
 
 def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | None,
-                 as_json: bool, reader: dict, recalibrate: bool = True) -> None:
+                 as_json: bool, reader: dict, recalibrate: bool = True,
+                 verify: bool = True) -> None:
     prepare_for_run()
     if (model_path is None) == (predictions is None):
         raise FtrlError("give exactly one of -m/--model and --predictions")
@@ -43,7 +44,7 @@ def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | N
     if model_path is not None:
         hint = "evaluate needs the label column the model was trained with"
         check_inputs(inputs)
-        ckpt = checkpoint.load(model_path, weights_only=True)
+        ckpt = checkpoint.load(model_path, weights_only=True, verify=verify)
         if not ckpt.loss.probabilistic:
             metrics = evaluate_regression
         for batch, p in scored_batches(inputs, ckpt, reader, label_hint=hint,

@@ -11,6 +11,7 @@ import numpy as np
 from ftrl_cli import checkpoint
 from ftrl_cli._jit import first_run_notice
 from ftrl_cli._runtime import prepare_for_run
+from ftrl_cli.atomic import write_fully
 from ftrl_cli.commands.options import check_inputs
 from ftrl_cli.kernels.predict import score as score_rows
 from ftrl_cli.kernels.text import LINE_BYTES, format_values
@@ -25,7 +26,8 @@ from ftrl_cli.sampling import negative_rate, recalibrated
 
 def scored_batches(inputs: list[str], model: str | checkpoint.Checkpoint, reader: dict,
                    raw: bool = False, label_hint: str | None = None,
-                   recalibrate: bool = True) -> Iterator[tuple[Batch, np.ndarray]]:
+                   recalibrate: bool = True,
+                   verify: bool = True) -> Iterator[tuple[Batch, np.ndarray]]:
     """Yield each input batch with its predictions (probabilities, or margins if ``raw``;
     a squared-loss model's predictions are its margins).
 
@@ -34,11 +36,11 @@ def scored_batches(inputs: list[str], model: str | checkpoint.Checkpoint, reader
     model's loss reads them; with ``label_hint`` a csv/tsv input must have the label column
     (the hint ends the error).  A model trained on down-sampled negatives has its scores
     recalibrated for the unsampled traffic unless ``recalibrate`` is false (see
-    ``ftrl_cli.sampling``).
+    ``ftrl_cli.sampling``). ``verify`` checks a model file's checksums.
     """
     check_inputs(inputs)
     ckpt = model if isinstance(model, checkpoint.Checkpoint) else checkpoint.load(
-        model, weights_only=True)
+        model, weights_only=True, verify=verify)
     loss = ckpt.loss
     trained = ckpt.spec
     spec = resolve_spec(inputs, hash_bits=trained.hash_bits, hash_mode=trained.hash_mode,
@@ -82,15 +84,16 @@ def format_lines(batch: Batch, preds: np.ndarray) -> bytes:
 
 
 def run_predict(inputs: list[str], model_path: str, output: str | None, raw: bool,
-                reader: dict, recalibrate: bool = True) -> None:
+                reader: dict, recalibrate: bool = True, verify: bool = True) -> None:
     prepare_for_run()
-    scored = scored_batches(inputs, model_path, reader, raw, recalibrate=recalibrate)
+    scored = scored_batches(inputs, model_path, reader, raw, recalibrate=recalibrate,
+                            verify=verify)
     if output is None or output == "-":
         binary = getattr(sys.stdout, "buffer", None)  # absent when stdout is redirected in-process
         for batch, preds in scored:
             text = format_lines(batch, preds)
             if binary is not None:
-                binary.write(text)
+                write_fully(binary.write, text)
                 binary.flush()
             else:
                 sys.stdout.write(text.decode("utf-8"))

@@ -31,7 +31,8 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
               hashing_given: bool, optimizer_config: str | None,
               optimizer_flags: dict, reader_thread: bool = True,
               sampling: Sampling | None = None, loss: str | None = None,
-              holdout: dict | None = None, crosses: dict | None = None) -> None:
+              holdout: dict | None = None, crosses: dict | None = None,
+              verify: bool = True) -> None:
     """``crosses``: ``interactions``/``vw_interactions`` given on the command line; None
     continues with the ``--init-model``'s crosses (none for a new model)."""
     prepare_for_run()
@@ -42,7 +43,7 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
         raise FtrlError("--passes > 1 needs files: stdin can be read only once")
     rule = holdout_from_options(passes, **(holdout or {}))
     dtype = np.dtype(state_dtype).type
-    ckpt = checkpoint.load(init_model) if init_model else None
+    ckpt = checkpoint.load(init_model, verify=verify) if init_model else None
     if ckpt is not None and not hashing_given:
         # Continue with the model's own hashing unless the user says otherwise.
         h = ckpt.spec
