@@ -149,6 +149,13 @@ def cli() -> None:
               help="logistic: Dense(1, sigmoid) on binary cross-entropy (default); squared: "
                    "Dense(1) on mean squared error, numeric labels. --init-model: the "
                    "model's.")
+@click.option("--checkpoint-every", default=None, metavar="N|TIME",
+              help="Write a resumable checkpoint every N records, or every TIME (90s, 10m, "
+                   "1h); SIGTERM/SIGINT then stop at a checkpoint.")
+@click.option("--checkpoint", "checkpoint_path", type=click.Path(dir_okay=False), default=None,
+              help="The checkpoint file.  [default: OUTPUT with .ckpt.parquet for .parquet]")
+@click.option("--resume", is_flag=True,
+              help="Go on from the checkpoint of the same command, interrupted.")
 @input_options
 @feature_options
 @optimizer_options
@@ -156,8 +163,9 @@ def cli() -> None:
 def train(ctx: click.Context, inputs, output, init_model, passes, holdout_period,
           holdout_after, holdout_off, early_terminate, batch_size, no_bias,
           state_dtype, quiet, reader_thread, negative_sampling, input_negative_rate, seed,
-          loss, fmt, no_header, columns, hash_bits, hash_mode, label_column, ignore_columns,
-          numeric_columns, optimizer_config, **optimizer_flags) -> None:
+          loss, checkpoint_every, checkpoint_path, resume, fmt, no_header, columns, hash_bits,
+          hash_mode, label_column, ignore_columns, numeric_columns, optimizer_config,
+          **optimizer_flags) -> None:
     """Train a model on INPUT files ('-' for stdin) and write it to -o.
 
     \b
@@ -185,7 +193,21 @@ def train(ctx: click.Context, inputs, output, init_model, passes, holdout_period
         reader_thread=reader_thread, sampling=sampling, loss=loss,
         holdout=dict(period=holdout_period, after=holdout_after, off=holdout_off,
                      early_terminate=early_terminate),
+        checkpoint_every=checkpoint_every, checkpoint_path=checkpoint_path, resume=resume,
+        options=_deciding_options(ctx),
     )
+
+
+# Options that change neither the model nor the summary: a resumed run may change them.
+_NOT_DECIDING = {"output", "quiet", "reader_thread", "checkpoint_every", "checkpoint_path",
+                 "resume"}
+
+
+def _deciding_options(ctx: click.Context) -> dict:
+    """The options given that decide the result, under their long names."""
+    return {max(p.opts, key=len): ctx.params[p.name] for p in ctx.command.params
+            if isinstance(p, click.Option) and p.name not in _NOT_DECIDING
+            and ctx.get_parameter_source(p.name) != ParameterSource.DEFAULT}
 
 
 @cli.command()
@@ -248,9 +270,13 @@ def evaluate(inputs, model_path, predictions, as_json, recalibrate, fmt, no_head
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
     from ftrl_cli.errors import FtrlError
+    from ftrl_cli.signals import Interrupted
 
     try:
         cli.main(args=argv, prog_name="ftrl", standalone_mode=False)
+    except Interrupted as e:
+        click.echo(f"ftrl: {e}", err=True)
+        sys.exit(e.exit_code)
     except FtrlError as e:
         click.echo(f"ftrl: error: {e}", err=True)
         sys.exit(e.exit_code)

@@ -96,10 +96,11 @@ class Batch:
     are importance weights (1.0 by default); ``tags`` is ``None`` when no record of the batch
     has a tag; ``lines`` holds each record's 1-based line number in ``source``; ``scores`` is
     what the reader's ``score`` function returned for the batch (see ``read_batches``), if it
-    had one. ``end`` is where the record after the batch's last one starts (``ReadPosition``;
-None when not known). ``base`` holds each record's base margin (Vowpal Wabbit's "initial prediction",
-    ``label importance base``): it is added to the record's margin before the sigmoid, in
-    training and in scoring; ``None`` when no record of the batch has one.
+    had one. ``end`` is where the record after the batch's last one starts (a
+    ``ReadPosition``; None when not known). ``base`` holds each record's base margin (Vowpal
+    Wabbit's "initial prediction", ``label importance base``): it is added to the record's
+    margin before the sigmoid, in training and in scoring; ``None`` when no record of the
+    batch has one.
 
     >>> b = Batch(np.array([0, 1, 1]), np.array([3], np.int32), np.array([2.0]), 4,
     ...           np.zeros(2), np.ones(2), np.arange(1, 3), "x")
