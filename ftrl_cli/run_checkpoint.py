@@ -47,6 +47,13 @@ class Resumed:
     state: RunState
     meta: dict
 
+    def where(self, inputs: list[str]) -> str:
+        """Where the run goes on, for the message that says so."""
+        pos, n = self.state.position, self.state.pass_index + 1
+        if pos is None:
+            return f"the start of pass {n}"
+        return f"{inputs[pos.input]}:{pos.line} (pass {n})"
+
     def restore_progress(self, progress: Progress, sampler: NegativeSampler | None) -> None:
         """Give ``progress`` and ``sampler`` the counts of the run so far."""
         progress.restore(self.meta["progress"])

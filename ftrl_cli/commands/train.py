@@ -80,6 +80,8 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
         files = [*inputs, *(f for f in (init_model, optimizer_config) if f)]
         resumed = run_checkpoint.load(ckpt_path, cfg, dtype, inputs, files, options or {})
         model = resumed.model
+        if not quiet:
+            print(f"resuming from {ckpt_path} at {resumed.where(inputs)}", file=sys.stderr)
     elif ckpt is not None:
         model = checkpoint.restore(ckpt, cfg, dtype)
     else:
@@ -160,7 +162,8 @@ def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
     # Two parse workers keep up to four blocks in flight already; one batch queued beside
     # them is enough to keep the learner busy, and keeps peak memory flat in the row count.
     # Without the reader thread everything runs on this one.
-    batches = read_batches(inputs, spec, batch_rows, workers=2 if reader_thread else 1,
+    batches = read_batches(inputs, spec, workers=2 if reader_thread else 1,
+                           batch_rows=batch_rows,
                            start=start.position if start is not None else None)
     last = None  # the last non-empty batch trained on: where the end-of-pass step is reported
     try:
