@@ -47,7 +47,8 @@ def partial_step(model: Model) -> dict:
 
     >>> from ftrl_cli.config import OptimizerConfig
     >>> m = Model(OptimizerConfig(learning_rate=0.5), hash_bits=4)
-    >>> _ = m.train_csr(np.array([0, 1]), np.array([3], np.int32), np.ones(1), batch_size=4)
+    >>> _ = m.train_csr(np.array([0, 1]), np.array([3], np.int32), np.ones(1), np.ones(1),
+    ...                 batch_size=4)
     >>> partial_step(m)["records"]
     1
     """
