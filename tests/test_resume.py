@@ -194,3 +194,17 @@ def test_resume_needs_a_checkpoint_and_files(tmp_path):
     assert (r.code, r.err) == (2, "ftrl: error: --checkpoint needs --checkpoint-every or "
                                   "--resume\n")
     assert not out.exists()
+
+
+def test_a_second_signal_stops_at_once(capsys):
+    from ftrl_cli import signals
+
+    with signals.catching() as got:
+        signal.raise_signal(signal.SIGINT)
+        assert got.signum == signal.SIGINT  # noted, the run goes on to a checkpoint
+        with pytest.raises(SystemExit) as stop:
+            signal.raise_signal(signal.SIGTERM)
+    assert stop.value.code == 143
+    assert capsys.readouterr().err == ("ftrl: interrupted again: stopping now (the last "
+                                       "checkpoint stays)\n")
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
