@@ -61,6 +61,22 @@ class Every:
         return seconds >= (self.seconds or 0.0)
 
 
+def checkpoint_options(every: str | None, resume: bool, path: str | None,
+                       inputs: list[str]) -> Every | None:
+    """``--checkpoint-every`` parsed, once the checkpoint options are known to fit together.
+
+    >>> checkpoint_options(None, True, None, ["-"])
+    Traceback (most recent call last):
+    ftrl_cli.errors.FtrlError: stdin cannot be resumed: --checkpoint-every and --resume need files
+    """
+    parsed = Every.parse(every) if every is not None else None
+    if (parsed is not None or resume) and "-" in inputs:
+        raise FtrlError("stdin cannot be resumed: --checkpoint-every and --resume need files")
+    if path is not None and parsed is None and not resume:
+        raise FtrlError("--checkpoint needs --checkpoint-every or --resume")
+    return parsed
+
+
 @dataclass
 class RunState:
     """Where the run stands between two batches.

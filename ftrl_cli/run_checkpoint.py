@@ -76,9 +76,10 @@ class Resumed:
         return EarlyStopping.from_dict(patience, d, best)
 
 
-def load(path: str, config: OptimizerConfig, dtype: type, inputs: list[str],
-         files: list[str], options: dict) -> Resumed:
-    """The interrupted run of checkpoint ``path``, after checking that it may go on."""
+def load(path: str, config: OptimizerConfig, dtype: type, files: list[str],
+         header: dict) -> Resumed:
+    """The interrupted run of checkpoint ``path``, after checking that it may go on as the
+    run of ``header`` (inputs, file digests, options) reading ``files``."""
     if not os.path.exists(path):
         raise FtrlError(f"{path}: no checkpoint to resume from (run without --resume to "
                         "start from the beginning)")
@@ -86,7 +87,7 @@ def load(path: str, config: OptimizerConfig, dtype: type, inputs: list[str],
     meta = ckpt.meta.get(META_KEY)
     if meta is None:
         raise FtrlError(f"{path}: a model file, not a checkpoint of an interrupted run")
-    check_resumable(meta, path, inputs, files, options)
+    check_resumable(meta, path, header["inputs"], files, header["options"])
     model = checkpoint.restore(ckpt, config, dtype)
     restore_exact(model, ckpt, meta["step"])
     return Resumed(model, RunState.from_dict(meta["state"]), meta)
@@ -99,7 +100,7 @@ class RunCheckpoints:
     def __init__(self, path: str, every: Every | None, model: Model, spec: FeatureSpec,
                  extra: dict, header: dict, progress: Progress,
                  sampler: NegativeSampler | None, interrupts: Interrupts | None,
-                 seconds_before: float = 0.0) -> None:
+                 started: float) -> None:
         self.path = path
         self.every = every
         self.model = model
@@ -110,7 +111,7 @@ class RunCheckpoints:
         self.sampler = sampler
         self.interrupts = interrupts
         self.stopping: EarlyStopping | None = None
-        self.started = time.perf_counter() - seconds_before
+        self.started = started  # perf_counter() of the start, the interrupted runs' included
         self._last_time = time.perf_counter()
         self._records = 0
         self._best_written: int | None = None

@@ -24,7 +24,7 @@ from ftrl_cli.pipeline import prefetch
 from ftrl_cli.progress import Progress
 from ftrl_cli.readers import Batch, read_batches, resolve_spec
 from ftrl_cli.readers.columns import check_columns
-from ftrl_cli.resume import Every, RunState, default_checkpoint, file_digests
+from ftrl_cli.resume import RunState, checkpoint_options, default_checkpoint, file_digests
 from ftrl_cli.sampling import NegativeSampler, Sampling
 
 BATCH_ROWS = 65536
@@ -46,12 +46,8 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     sampling = sampling or Sampling()
     check_inputs(inputs)
     check_writable(output)
-    every = Every.parse(checkpoint_every) if checkpoint_every is not None else None
+    every = checkpoint_options(checkpoint_every, resume, checkpoint_path, inputs)
     resumable = every is not None or resume
-    if resumable and "-" in inputs:
-        raise FtrlError("stdin cannot be resumed: --checkpoint-every and --resume need files")
-    if checkpoint_path is not None and not resumable:
-        raise FtrlError("--checkpoint needs --checkpoint-every or --resume")
     if passes > 1 and "-" in inputs:
         raise FtrlError("--passes > 1 needs files: stdin can be read only once")
     rule = holdout_from_options(passes, **(holdout or {}))
@@ -75,10 +71,13 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     if ckpt is not None:
         checkpoint.check_compatible(ckpt, spec, use_bias)
         sampling.check_warm_start(ckpt.meta, init_model)
+    # what a resumed run must find unchanged
+    files = [*inputs, *(f for f in (init_model, optimizer_config) if f)]
+    header = {"inputs": list(inputs), "files": file_digests(files) if resumable else [],
+              "options": options or {}}
     resumed = None
     if resume:
-        files = [*inputs, *(f for f in (init_model, optimizer_config) if f)]
-        resumed = run_checkpoint.load(ckpt_path, cfg, dtype, inputs, files, options or {})
+        resumed = run_checkpoint.load(ckpt_path, cfg, dtype, files, header)
         model = resumed.model
         if not quiet:
             print(f"resuming from {ckpt_path} at {resumed.where(inputs)}", file=sys.stderr)
@@ -92,23 +91,20 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     sampler = None if sampling.rate is None else NegativeSampler(sampling.rate, sampling.seed)
     stopping = None if rule is None else EarlyStopping(rule.early_terminate)
     state = RunState()
+    start = time.perf_counter()
     if resumed is not None:
         resumed.restore_progress(progress, sampler)
         stopping = resumed.early_stopping(ckpt_path, rule.early_terminate) if rule else None
         state = resumed.state
-    start = time.perf_counter()
+        start -= resumed.meta["seconds"]
     spec = replace(spec, columns=columns)
     with signals.catching() if resumable else nullcontext() as interrupts:
         saver = None
         if resumable:
-            files = [*inputs, *(f for f in (init_model, optimizer_config) if f)]
-            header = {"inputs": list(inputs), "files": file_digests(files),
-                      "options": options or {}}
             saver = run_checkpoint.RunCheckpoints(
                 ckpt_path, every, model, spec, sampling.metadata(), header, progress, sampler,
-                interrupts, resumed.meta["seconds"] if resumed else 0.0)
+                interrupts, start)
             saver.adopt(stopping)
-            start -= resumed.meta["seconds"] if resumed else 0.0
         rows = min(BATCH_ROWS, every.records) if every and every.records else BATCH_ROWS
 
         def one_pass() -> None:
