@@ -119,11 +119,17 @@ def test_sigkill_at_random_moments_then_resume_gives_the_same_model(tmp_path):
         assert ftrl("train", *common, "-o", ref).code == 0
         out = str(tmp_path / f"model{n}.parquet")
         ckpt = str(tmp_path / f"model{n}.ckpt.parquet")
-        landed += _killed_and_resumed([*common, "-o", out], ckpt, rng, kills=8)
-        assert _bytes(out) == _bytes(ref), list(CASES)[n]
-        assert not os.path.exists(ckpt)  # a finished run leaves no checkpoint behind
-        # (a kill during a checkpoint write leaves its temporary file: nothing can remove it)
-        assert not [f for f in os.listdir(tmp_path) if ".best-pass-" in f]
+        got = 0
+        for _ in range(4):  # a fast machine may finish a run before every kill landed
+            got += _killed_and_resumed([*common, "-o", out], ckpt, rng, kills=8 - got)
+            assert _bytes(out) == _bytes(ref), list(CASES)[n]
+            assert not os.path.exists(ckpt)  # a finished run leaves no checkpoint behind
+            # (a kill during a checkpoint write leaves its temporary file: nothing can
+            # remove it)
+            assert not [f for f in os.listdir(tmp_path) if ".best-pass-" in f]
+            if got == 8:
+                break
+        landed += got
     assert landed >= 20, landed
 
 
