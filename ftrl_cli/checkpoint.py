@@ -69,8 +69,13 @@ class Checkpoint:
         return w, float(bias[0]) if len(bias) else 0.0
 
 
-def save(model: Model, spec: FeatureSpec, path: str, extra: dict | None = None) -> None:
-    """Write ``model`` to ``path``: a model file is replaced atomically (never half-written)."""
+def save(model: Model, spec: FeatureSpec, path: str, extra: dict | None = None,
+         columns: dict[str, np.ndarray] | None = None) -> None:
+    """Write ``model`` to ``path``: a model file is replaced atomically (never half-written).
+
+    ``extra``: more metadata keys; ``columns``: more columns, one value per row written (the
+    touched rows, in order).
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -95,6 +100,7 @@ def save(model: Model, spec: FeatureSpec, path: str, extra: dict | None = None) 
         # Pending even when the sum happens to be exactly zero: it is still updated at the
         # end of the accumulation window.
         cols["accumulating"] = (model.mark[rows] & L.MARK_PENDING) != 0
+    cols.update(columns or {})
     meta = {
         "format_version": FORMAT_VERSION,
         "created_by": f"ftrl {__version__}",

@@ -184,6 +184,13 @@ def verify_option(f):
                    "Dense(1) on mean squared error, numeric labels. --init-model: the "
                    "model's.")
 @verify_option
+@click.option("--checkpoint-every", default=None, metavar="N|TIME",
+              help="Write a resumable checkpoint every N records, or every TIME (90s, 10m, "
+                   "1h); SIGTERM/SIGINT then stop at a checkpoint.")
+@click.option("--checkpoint", "checkpoint_path", type=click.Path(dir_okay=False), default=None,
+              help="The checkpoint file.  [default: OUTPUT with .ckpt.parquet for .parquet]")
+@click.option("--resume", is_flag=True,
+              help="Go on from the checkpoint of the same command, interrupted.")
 @input_options
 @feature_options
 @cross_options
@@ -192,8 +199,9 @@ def verify_option(f):
 def train(ctx: click.Context, inputs, output, init_model, wait_lock, no_verify, passes,
           holdout_period, holdout_after, holdout_off, early_terminate, batch_size, no_bias,
           state_dtype, quiet, reader_thread, negative_sampling, input_negative_rate, seed,
-          loss, fmt, no_header, columns, hash_bits, hash_mode, label_column, ignore_columns,
-          numeric_columns, interactions, quadratic, cubic, optimizer_config,
+          loss, checkpoint_every, checkpoint_path, resume, fmt, no_header, columns, hash_bits,
+          hash_mode, label_column, ignore_columns, numeric_columns, interactions, quadratic,
+          cubic, optimizer_config,
           **optimizer_flags) -> None:
     """Train a model on INPUT files ('-' for stdin) and write it to -o.
 
@@ -230,7 +238,21 @@ def train(ctx: click.Context, inputs, output, init_model, wait_lock, no_verify, 
                      dict(interactions=interactions,
                           vw_interactions=parse_vw_interactions(quadratic, cubic))),
             verify=not no_verify,
+            checkpoint_every=checkpoint_every, checkpoint_path=checkpoint_path, resume=resume,
+            options=_deciding_options(ctx),
         )
+
+
+# Options that change neither the model nor the summary: a resumed run may change them.
+_NOT_DECIDING = {"output", "quiet", "reader_thread", "checkpoint_every", "checkpoint_path",
+                 "resume"}
+
+
+def _deciding_options(ctx: click.Context) -> dict:
+    """The options given that decide the result, under their long names."""
+    return {max(p.opts, key=len): ctx.params[p.name] for p in ctx.command.params
+            if isinstance(p, click.Option) and p.name not in _NOT_DECIDING
+            and ctx.get_parameter_source(p.name) != ParameterSource.DEFAULT}
 
 
 @cli.command()
@@ -318,6 +340,7 @@ def main(argv: list[str] | None = None) -> None:
     import threading
 
     from ftrl_cli.errors import FtrlError, Terminated
+    from ftrl_cli.signals import Interrupted
 
     # SIGTERM unwinds as an exception, so temporary files go and the old model stays.
     previous = None
@@ -328,6 +351,9 @@ def main(argv: list[str] | None = None) -> None:
     except Terminated:
         click.echo("ftrl: terminated", err=True)
         sys.exit(143)
+    except Interrupted as e:
+        click.echo(f"ftrl: {e}", err=True)
+        sys.exit(e.exit_code)
     except FtrlError as e:
         click.echo(f"ftrl: error: {e}", err=True)
         sys.exit(e.exit_code)

@@ -17,17 +17,19 @@ from ftrl_cli.progress import Progress
 
 
 def run_passes(model: Model, passes: int, holdout: Holdout | None, progress: Progress,
-               one_pass: Callable[[], None]) -> tuple[int, list[str] | None]:
+               one_pass: Callable[[], None], stopping: EarlyStopping | None = None,
+               done: int = 0) -> tuple[int, list[str] | None]:
     """Run ``one_pass`` up to ``passes`` times; with a holdout, stop early and bring the model
     back to the best pass.  Returns the passes run and the summary's holdout lines (None
     without a holdout).
+
+    A resumed run gives the ``stopping`` of the passes before and the ``done`` passes.
     """
     if holdout is None:
-        for _ in range(passes):
+        for _ in range(done, passes):
             one_pass()
         return passes, None
-    stopping = EarlyStopping(holdout.early_terminate)
-    done = 0
+    stopping = stopping or EarlyStopping(holdout.early_terminate)
     while done < passes:
         progress.holdout_rows = done > 0  # as Vowpal Wabbit: from pass 2 on
         one_pass()
@@ -70,6 +72,28 @@ class EarlyStopping:
             self._best = None if last else ModelSnapshot.capture(model)
             return False
         return len(self.losses) - self.best_pass >= self.patience
+
+    @property
+    def best(self) -> ModelSnapshot | None:
+        """The copy of the model after the best pass (None while that is the last pass)."""
+        return self._best
+
+    def to_dict(self) -> dict:
+        """The losses and the best pass, for a resumable checkpoint (with `best` beside)."""
+        return {"losses": self.losses, "best_pass": self.best_pass}
+
+    @classmethod
+    def from_dict(cls, patience: int, d: dict, best: ModelSnapshot | None) -> EarlyStopping:
+        """The early stopping of an interrupted run (`to_dict`, and its `best`).
+
+        >>> EarlyStopping.from_dict(3, {"losses": [0.5], "best_pass": 1}, None).best_pass
+        1
+        """
+        stopping = cls(patience)
+        stopping.losses = [float(x) for x in d["losses"]]
+        stopping.best_pass = int(d["best_pass"])
+        stopping._best = best
+        return stopping
 
     def restore_best(self, model: Model) -> None:
         """Bring ``model`` back to the end of the best pass, if later passes changed it."""

@@ -45,10 +45,18 @@ class Holdout:
         position = np.arange(seen + 1, seen + n + 1)
         return position > self.after if self.after else position % self.period == 0
 
-    def splitter(self) -> Split:
+    def held_before(self, seen: int) -> int:
+        """How many of the pass's first ``seen`` records are held out.
+
+        >>> Holdout(period=3).held_before(7), Holdout(after=5).held_before(7)
+        (2, 2)
+        """
+        return max(seen - self.after, 0) if self.after else seen // self.period
+
+    def splitter(self, seen: int = 0) -> Split:
         """A function that cuts each batch of a pass, in order, into the records to train on
-        and those held out (None when there are none)."""
-        seen = 0
+        and those held out (None when there are none); ``seen``: records of the pass before
+        the first batch (a resumed pass)."""
 
         def split(batch: Batch) -> tuple[Batch, Batch | None]:
             nonlocal seen

@@ -84,6 +84,31 @@ class Progress:
         self.holdout_pass = np.zeros(2)
         self.holdout_rows = False  # rows show the holdout loss (pass 2 on)
 
+    # what a resumed run takes over (the header is printed again by the new process)
+    _COUNTERS = ("loss_sum", "weight_sum", "since_loss", "since_weight", "examples",
+                 "next_print", "holdout", "holdout_since", "holdout_pass")
+
+    def counters(self) -> dict:
+        """The sums and counts so far, for a resumable checkpoint (exact: JSON keeps every
+        digit of a float).
+
+        >>> p = Progress(None); p.update(np.ones(1), np.array([0.5]), np.ones(1), [1])
+        >>> q = Progress(None); q.restore(p.counters()); q.examples, bool(q.loss_sum == p.loss_sum)
+        (1, True)
+        """
+        return {k: (v.tolist() if isinstance(v := getattr(self, k), np.ndarray) else v)
+                for k in self._COUNTERS}
+
+    def restore(self, counters: dict) -> None:
+        """Take over the `counters` of an interrupted run (which may have printed no rows:
+        the next one is then at the next doubling point past its examples)."""
+        for k in self._COUNTERS:
+            old = getattr(self, k)
+            setattr(self, k, np.array(counters[k]) if isinstance(old, np.ndarray)
+                    else type(old)(counters[k]))
+        while self.next_print <= self.examples:
+            self.next_print *= 2
+
     def update(self, labels, preds, weights, nnz_per_row, held: HeldOut | None = None) -> None:
         """Account for a batch, printing rows for every doubling point inside it.
 

@@ -101,9 +101,10 @@ class NegativeSampler:
         self.seed = seed
         self.dropped = 0
 
-    def sampler(self, pass_index: int = 0) -> Callable[[Batch], Batch]:
+    def sampler(self, pass_index: int = 0, position: int = 0) -> Callable[[Batch], Batch]:
         """A function that takes the dropped records out of each batch of pass
-        ``pass_index``, the batches given in input order (it counts their positions).
+        ``pass_index``, the batches given in input order (it counts their positions from
+        ``position``: records of the pass before the first batch, in a resumed pass).
 
         >>> b = Batch(np.arange(5), np.arange(4, dtype=np.int32), np.ones(4), 8,
         ...           np.array([1.0, 0.0, 1.0, 0.0]), np.ones(4), np.arange(1, 5), "x")
@@ -111,7 +112,6 @@ class NegativeSampler:
         >>> sampler.sampler()(b).lines.tolist(), sampler.dropped
         ([1, 3], 2)
         """
-        position = 0
 
         def sample(batch: Batch) -> Batch:
             nonlocal position

@@ -2,28 +2,32 @@
 
 from __future__ import annotations
 
-import itertools
 import sys
 import time
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import replace
 
 import numpy as np
 
-from ftrl_cli import checkpoint
+from ftrl_cli import checkpoint, run_checkpoint, signals
 from ftrl_cli._jit import first_run_notice
 from ftrl_cli._runtime import prepare_for_run
 from ftrl_cli.commands.options import build_optimizer_config, check_inputs, check_writable
 from ftrl_cli.config import OptimizerConfig
-from ftrl_cli.early_stopping import run_passes
+from ftrl_cli.early_stopping import EarlyStopping, run_passes
 from ftrl_cli.errors import FtrlError, InputError, NonFiniteError
 from ftrl_cli.holdout import Holdout, holdout_from_options, learn, no_holdout
 from ftrl_cli.losses import LOGISTIC, Loss, by_name
 from ftrl_cli.model import Model
 from ftrl_cli.pipeline import prefetch
 from ftrl_cli.progress import Progress
-from ftrl_cli.readers import read_batches, resolve_spec
+from ftrl_cli.readers import Batch, read_batches, resolve_spec
 from ftrl_cli.readers.columns import check_columns
+from ftrl_cli.resume import RunState, checkpoint_options, default_checkpoint, file_digests
 from ftrl_cli.sampling import NegativeSampler, Sampling
+
+BATCH_ROWS = 65536
 
 
 def run_train(*, inputs: list[str], output: str, init_model: str | None, passes: int,
@@ -32,13 +36,21 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
               optimizer_flags: dict, reader_thread: bool = True,
               sampling: Sampling | None = None, loss: str | None = None,
               holdout: dict | None = None, crosses: dict | None = None,
-              verify: bool = True) -> None:
-    """``crosses``: ``interactions``/``vw_interactions`` given on the command line; None
-    continues with the ``--init-model``'s crosses (none for a new model)."""
+              verify: bool = True, checkpoint_every: str | None = None,
+              checkpoint_path: str | None = None, resume: bool = False,
+              options: dict | None = None) -> None:
+    """``ftrl train``. ``crosses``: ``interactions``/``vw_interactions`` given on the command
+    line; None continues with the ``--init-model``'s crosses (none for a new model). With
+    ``checkpoint_every`` (``--checkpoint-every``) it writes resumable checkpoints to
+    ``checkpoint_path`` (default: beside ``output``), and ``resume`` goes on from there;
+    ``options`` are the command's options that decide the result, which a resumed run must
+    repeat."""
     prepare_for_run()
     sampling = sampling or Sampling()
     check_inputs(inputs)
     check_writable(output)
+    every = checkpoint_options(checkpoint_every, resume, checkpoint_path, inputs)
+    resumable = every is not None or resume
     if passes > 1 and "-" in inputs:
         raise FtrlError("--passes > 1 needs files: stdin can be read only once")
     rule = holdout_from_options(passes, **(holdout or {}))
@@ -62,9 +74,21 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     # The model records the columns it was trained on, for scoring headerless files.
     columns = check_columns(inputs, spec, label_hint="use --label-column",
                             ignored=ckpt is None or hashing_given)
+    ckpt_path = checkpoint_path or default_checkpoint(output)
     if ckpt is not None:
         checkpoint.check_compatible(ckpt, spec, use_bias)
         sampling.check_warm_start(ckpt.meta, init_model)
+    # what a resumed run must find unchanged
+    files = [*inputs, *(f for f in (init_model, optimizer_config) if f)]
+    header = {"inputs": list(inputs), "files": file_digests(files) if resumable else [],
+              "options": options or {}}
+    resumed = None
+    if resume:
+        resumed = run_checkpoint.load(ckpt_path, cfg, dtype, files, header)
+        model = resumed.model
+        if not quiet:
+            print(f"resuming from {ckpt_path} at {resumed.where(inputs)}", file=sys.stderr)
+    elif ckpt is not None:
         model = checkpoint.restore(ckpt, cfg, dtype)
     else:
         model = Model(cfg, spec.hash_bits, use_bias, dtype, model_loss)
@@ -72,12 +96,35 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
         first_run_notice()
     progress = Progress(None if quiet else sys.stderr, loss=model_loss)
     sampler = None if sampling.rate is None else NegativeSampler(sampling.rate, sampling.seed)
+    stopping = None if rule is None else EarlyStopping(rule.early_terminate)
+    state = RunState()
     start = time.perf_counter()
-    passes_started = itertools.count()
-    done, holdout_lines = run_passes(model, passes, rule, progress, lambda: train_pass(
-        model, inputs, spec, batch_size, progress, reader_thread, rule, sampler,
-        next(passes_started)))
-    checkpoint.save(model, replace(spec, columns=columns), output, extra=sampling.metadata())
+    if resumed is not None:
+        resumed.restore_progress(progress, sampler)
+        stopping = resumed.early_stopping(ckpt_path, rule.early_terminate) if rule else None
+        state = resumed.state
+        start -= resumed.meta["seconds"]
+    spec = replace(spec, columns=columns)
+    with signals.catching() if resumable else nullcontext() as interrupts:
+        saver = None
+        if resumable:
+            saver = run_checkpoint.RunCheckpoints(
+                ckpt_path, every, model, spec, sampling.metadata(), header, progress, sampler,
+                interrupts, start)
+            saver.adopt(stopping)
+        rows = min(BATCH_ROWS, every.records) if every and every.records else BATCH_ROWS
+
+        def one_pass() -> None:
+            nonlocal state
+            train_pass(model, inputs, spec, batch_size, progress, reader_thread, rule, sampler,
+                       state.pass_index, state, saver.after_batch if saver else None, rows)
+            state = RunState(state.pass_index + 1)
+
+        done, holdout_lines = run_passes(model, passes, rule, progress, one_pass, stopping,
+                                         state.pass_index)
+    checkpoint.save(model, spec, output, extra=sampling.metadata())
+    if saver is not None:
+        saver.finish()
     progress.summary(done, model.iterations, time.perf_counter() - start, holdout_lines)
     if sampler is not None and not quiet:
         print(f"negatives dropped = {sampler.dropped} (kept at rate {sampler.rate:g})",
@@ -98,19 +145,29 @@ def training_loss(ckpt: checkpoint.Checkpoint | None, name: str | None) -> Loss:
 def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
                progress: Progress, reader_thread: bool = True,
                holdout: Holdout | None = None, sampler: NegativeSampler | None = None,
-               pass_index: int = 0) -> None:
+               pass_index: int = 0, start: RunState | None = None,
+               on_batch: Callable[[RunState, Batch], None] | None = None,
+               batch_rows: int = BATCH_ROWS) -> None:
     """One pass over ``inputs``; the last, partial step is applied at the end, as in Keras.
 
     With ``holdout``, its records are scored in their places instead of trained on. With
     ``sampler``, the negatives it drops from the records to train on (drawn afresh for each
-    ``pass_index``) are neither trained on nor counted.
+    ``pass_index``) are neither trained on nor counted.  ``start``: where an interrupted
+    pass stood; ``on_batch`` is told where the pass stands after each batch learnt from.
     """
-    split = holdout.splitter() if holdout is not None else no_holdout
-    sample = sampler.sampler(pass_index) if sampler is not None else None
+    seen = start.records if start is not None else 0
+    split = holdout.splitter(seen) if holdout is not None else no_holdout
+    sample = None
+    if sampler is not None:
+        # the sample is drawn among the records trained on: the held-out ones do not count
+        trained = seen - holdout.held_before(seen) if holdout is not None else seen
+        sample = sampler.sampler(pass_index, trained)
     # Two parse workers keep up to four blocks in flight already; one batch queued beside
     # them is enough to keep the learner busy, and keeps peak memory flat in the row count.
     # Without the reader thread everything runs on this one.
-    batches = read_batches(inputs, spec, workers=2 if reader_thread else 1)
+    batches = read_batches(inputs, spec, workers=2 if reader_thread else 1,
+                           batch_rows=batch_rows,
+                           start=start.position if start is not None else None)
     last = None  # the last non-empty batch trained on: where the end-of-pass step is reported
     try:
         for batch in prefetch(batches, depth=1) if reader_thread else batches:
@@ -124,6 +181,9 @@ def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
                 train = sample(train)
             last = train if len(train) else last
             learn(model, train, held, batch_size, progress)
+            if on_batch is not None:
+                seen += len(batch)
+                on_batch(RunState(pass_index, batch.end, seen), batch)
         model.flush()
     except NonFiniteError as e:
         # The end-of-pass step (row None) follows the last record read.

@@ -15,7 +15,7 @@ import numpy as np
 from ftrl_cli.errors import FtrlError
 from ftrl_cli.hashing import HASH_MODES
 from ftrl_cli.readers._parse_driver import CHUNK_BYTES, run_plan
-from ftrl_cli.readers.base import Batch, FeatureSpec, scored
+from ftrl_cli.readers.base import Batch, FeatureSpec, ReadPosition, scored
 from ftrl_cli.readers.crosses_spec import build, parse_interactions
 from ftrl_cli.readers.delimited import CRITEO_COLUMNS, delimited_plan
 from ftrl_cli.readers.detect import FORMATS, detect_format
@@ -30,6 +30,7 @@ __all__ = [
     "CRITEO_COLUMNS",
     "FORMATS",
     "FeatureSpec",
+    "ReadPosition",
     "detect_format",
     "read_batches",
     "resolve_spec",
@@ -150,8 +151,13 @@ def read_batches(
     chunk_bytes: int = CHUNK_BYTES,
     workers: int = 1,
     score: Callable[[Batch], np.ndarray] | None = None,
+    start: ReadPosition | None = None,
 ) -> Iterator[Batch]:
     """Stream the records of ``paths`` (``-`` is stdin) one source after another.
+
+    ``start`` resumes where an earlier read stood (a Batch's ``end``): the inputs before it
+    are passed over, and its input is read from its offset (a csv header still from the
+    file's start) with line numbers going on from there.
 
     A malformed record raises ``InputError`` naming its file and line, once every record
     before it has been yielded (so a stream's predictions up to it get written).
@@ -189,31 +195,34 @@ def read_batches(
         raise ValueError("workers must be positive")
     parser = ParallelParser(workers, score) if workers > 1 else None
     try:
-        for path in paths:
+        for i, path in enumerate(paths):
+            if start is not None and i < start.input:
+                continue
             source = open_source(path)
             try:
                 plan = _PLANS[spec.format](source, spec)
                 if plan is not None and spec.numeric_labels:
                     plan = replace(plan, numeric_labels=True)
+                if plan is not None and start is not None and i == start.input:
+                    source.skip_to(start.offset)
+                    plan = replace(plan, start_line=start.line)
                 if plan is None:
-                    pass
-                elif path == "-":
+                    continue
+                if path == "-":
                     # stdin may be a live stream: one thread, batches cut when it runs dry.
-                    yield from scored(run_plan(source, plan, spec.hash_bits, batch_rows,
-                                               chunk_bytes, ready=source.ready), score)
+                    batches = scored(run_plan(source, plan, spec.hash_bits, batch_rows,
+                                              chunk_bytes, ready=source.ready,
+                                              offset=source.tell()), score)
                 elif parser is None:
-                    yield from scored(run_plan(source, plan, spec.hash_bits, batch_rows,
-                                               chunk_bytes), score)
+                    batches = scored(run_plan(source, plan, spec.hash_bits, batch_rows,
+                                              chunk_bytes, offset=source.tell()), score)
                 else:
                     quoting = spec.format in ("csv", "tsv")
-                    yield from parser.run(
-                        source,
-                        plan,
-                        spec.hash_bits,
-                        batch_rows,
-                        chunk_bytes,
-                        quotes_span_lines=quoting,
-                    )
+                    batches = parser.run(source, plan, spec.hash_bits, batch_rows, chunk_bytes,
+                                         quotes_span_lines=quoting, offset=source.tell())
+                for batch in batches:
+                    batch.end = batch.end._replace(input=i)
+                    yield batch
             finally:
                 if path != "-":
                     source.close()

@@ -18,7 +18,7 @@ import numpy as np
 from ftrl_cli.errors import FtrlError, InputError
 from ftrl_cli.hashing import HASH_PAD
 from ftrl_cli.readers import _parse_common as pc
-from ftrl_cli.readers.base import Batch
+from ftrl_cli.readers.base import Batch, ReadPosition
 from ftrl_cli.readers.crosses_spec import Crosses
 from ftrl_cli.readers.crossing import add_crosses
 
@@ -230,6 +230,7 @@ class Cutter:
         self.idx_dtype = index_dtype(batch_rows, hash_bits)
         self.first_line = first_line
         self.lines = lines
+        self.offset = 0  # where the buffers given to ``parse`` start in the source
         self.st = np.zeros(pc.STATE_SIZE, np.int64)
         self.st[pc.LINE] = first_line
         self.st[pc.NUMERIC_LABELS] = plan.numeric_labels
@@ -311,6 +312,13 @@ class Cutter:
                     yield self._batch()
                 return
 
+    def _batch(self) -> Batch:
+        batch = self.out.batch(self.st, self.n_features, self.source)
+        # The kernels stop before the next record (blank and comment lines skipped): a
+        # reader started there reads exactly the records that follow.
+        batch.end = ReadPosition(0, self.offset + self.pos, self.line)
+        return batch
+
     def flush(self) -> Iterator[Batch]:
         """Yield the records parsed so far as a (short) Batch, if there are any."""
         if self.st[pc.ROWS]:
@@ -338,8 +346,11 @@ def run_plan(
     batch_rows: int,
     chunk_bytes: int = CHUNK_BYTES,
     ready: Callable[[], bool] | None = None,
+    offset: int = 0,
 ) -> Iterator[Batch]:
     """Parse ``source`` with ``plan`` and yield Batches of ``batch_rows`` records (last: fewer).
+
+    ``offset``: where ``source``'s next byte stands in the input, for ``Batch.end``.
 
     ``ready`` (for live streams) says whether more input can be read without waiting; when
     it cannot, the records parsed so far are yielded at once instead of waiting for a full
@@ -357,6 +368,7 @@ def run_plan(
     buf = np.zeros(max(chunk_bytes, 1) + HASH_PAD, np.uint8)
     scratch = np.zeros_like(buf) if plan.needs_scratch else None
     cutter = Cutter(plan, hash_bits, batch_rows, source.name, first_line=plan.start_line)
+    cutter.offset = offset
     end = 0
     while True:
         pos = cutter.pos
@@ -364,6 +376,7 @@ def run_plan(
             buf[: end - pos] = buf[pos:end]
             end -= pos
             cutter.pos = 0
+            cutter.offset += pos
         if end == len(buf) - HASH_PAD:
             # one record is longer than the buffer
             bigger = np.zeros(2 * end + HASH_PAD, np.uint8)

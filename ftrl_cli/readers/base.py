@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -81,6 +81,19 @@ class FeatureSpec:
         return cls(**d)
 
 
+class ReadPosition(NamedTuple):
+    """Where reading stands: ``offset`` bytes into input number ``input`` (of the decompressed
+    stream; a header included), where line number ``line`` starts.
+
+    >>> ReadPosition(1, 4096, 120).line
+    120
+    """
+
+    input: int
+    offset: int
+    line: int
+
+
 @dataclass
 class Batch:
     """Consecutive records of one source.
@@ -93,9 +106,11 @@ class Batch:
     are importance weights (1.0 by default); ``tags`` is ``None`` when no record of the batch
     has a tag; ``lines`` holds each record's 1-based line number in ``source``; ``scores`` is
     what the reader's ``score`` function returned for the batch (see ``read_batches``), if it
-    had one. ``base`` holds each record's base margin (Vowpal Wabbit's "initial prediction",
-    ``label importance base``): it is added to the record's margin before the sigmoid, in
-    training and in scoring; ``None`` when no record of the batch has one.
+    had one. ``end`` is where the record after the batch's last one starts (a
+    ``ReadPosition``; None when not known). ``base`` holds each record's base margin (Vowpal
+    Wabbit's "initial prediction", ``label importance base``): it is added to the record's
+    margin before the sigmoid, in training and in scoring; ``None`` when no record of the
+    batch has one.
 
     >>> b = Batch(np.array([0, 1, 1]), np.array([3], np.int32), np.array([2.0]), 4,
     ...           np.zeros(2), np.ones(2), np.arange(1, 3), "x")
@@ -114,6 +129,7 @@ class Batch:
     tags: list[str | None] | None = field(default=None)
     scores: np.ndarray | None = field(default=None)
     base: np.ndarray | None = field(default=None)
+    end: ReadPosition | None = field(default=None)
     _X: sp.csr_matrix | None = field(default=None, init=False, repr=False, compare=False)
 
     @property

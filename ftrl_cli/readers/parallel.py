@@ -82,6 +82,7 @@ class _Blocks:
         self.block_bytes = block_bytes
         self.carry = b""
         self.ended = False
+        self.offset = 0  # where the next block starts in the source
         self._spare: list[bytearray] = []
 
     def recycle(self, buf: bytearray) -> None:
@@ -110,10 +111,12 @@ class _Blocks:
             if end < stop:
                 self.ended = True
                 self.carry = b""
+                self.offset += end
                 return (buf, end, end) if end else None
             cut = buf.rfind(b"\n", 0, end) + 1
             if cut:
                 self.carry = bytes(memoryview(buf)[cut:end])
+                self.offset += cut
                 return buf, cut, end
             # one line is longer than the block
             bigger = bytearray(2 * stop + HASH_PAD)
@@ -197,13 +200,16 @@ class ParallelParser:
         block_bytes: int,
         *,
         quotes_span_lines: bool = False,
+        offset: int = 0,
     ) -> Iterator[Batch]:
         """Parse ``source`` (its header already consumed by ``plan``) in blocks of about
-        ``block_bytes``, yielding Batches in input order; ``quotes_span_lines`` for csv/tsv.
+        ``block_bytes``, yielding Batches in input order; ``quotes_span_lines`` for csv/tsv;
+        ``offset``: where ``source``'s next byte stands in the input, for ``Batch.end``.
 
         Same records, line numbers and errors as ``run_plan``; Batches also end at block ends.
         """
         blocks = _Blocks(source, block_bytes)
+        blocks.offset = offset
         pending: deque[Future[_Parsed]] = deque()
         line = plan.start_line
         try:
@@ -220,16 +226,17 @@ class ParallelParser:
                 if block is None:
                     break
                 buf, cut, end = block
+                start = blocks.offset - cut
                 if quotes_span_lines and buf.find(b'"', 0, end) >= 0:
                     while pending:
                         line = yield from _hand_out(pending.popleft(), line)
                     rest = _Rest(memoryview(buf)[:end], blocks.source)
                     later = replace(plan, start_line=line)
-                    yield from scored(run_plan(rest, later, hash_bits, batch_rows, block_bytes),
-                                      self.score)
+                    yield from scored(run_plan(rest, later, hash_bits, batch_rows, block_bytes,
+                                               offset=start), self.score)
                     return
                 job = self._pool.submit(
-                    self._parse, plan, buf, cut, hash_bits, batch_rows, blocks
+                    self._parse, plan, buf, cut, hash_bits, batch_rows, blocks, start
                 )
                 pending.append(job)
                 if _on_submit is not None:
@@ -242,7 +249,7 @@ class ParallelParser:
 
     def _parse(
         self, plan: Plan, buf: bytearray, cut: int, hash_bits: int, batch_rows: int,
-        blocks: _Blocks,
+        blocks: _Blocks, offset: int,
     ) -> _Parsed:
         """Parse the whole lines ``buf[:cut]`` (runs on a worker thread)."""
         arr = np.frombuffer(buf, np.uint8)
@@ -255,6 +262,7 @@ class ParallelParser:
             lines=count_newlines(arr, cut) + 1,
             nnz_per_row=self._nnz_per_row * 1.125 + 1,
         )
+        cutter.offset = offset
         scratch = _scratch(len(arr)) if plan.needs_scratch else None
         batches: list[Batch] = []
         try:
@@ -277,6 +285,7 @@ def _hand_out(job: Future[_Parsed], first_line: int) -> Generator[Batch, None, i
     parsed = job.result()
     for batch in parsed.batches:
         batch.lines += first_line
+        batch.end = batch.end._replace(line=batch.end.line + first_line)
         yield batch
     err = parsed.error
     if isinstance(err, InputError):

@@ -78,6 +78,8 @@ class Source:
         self._head = bytearray()
         self._eof = False
         self._readinto = getattr(stream, "readinto", None)
+        self._pos = 0  # bytes handed out (read or discarded)
+        self.seekable = False  # a plain file: skip_to seeks instead of reading
 
     def _raw_read(self, n: int) -> bytes:
         try:
@@ -109,6 +111,29 @@ class Source:
         if n > len(self._head):
             raise ValueError("can only discard peeked bytes")
         del self._head[:n]
+        self._pos += n
+
+    def tell(self) -> int:
+        """Bytes read or discarded so far (of the decompressed stream)."""
+        return self._pos
+
+    def skip_to(self, offset: int) -> None:
+        """Go on reading at byte ``offset``: a plain file seeks, a compressed one reads up to
+        it (ahead of the current position only).
+
+        >>> src = Source("mem", io.BytesIO(b"ab\\ncd\\n"))
+        >>> src.skip_to(3); src.read(10)
+        b'cd\\n'
+        """
+        if offset < self._pos:
+            raise ValueError("can only skip ahead")
+        self.discard(min(len(self._head), offset - self._pos))
+        if self.seekable and offset > self._pos:
+            self._stream.seek(offset)
+            self._pos = offset
+        while self._pos < offset:
+            if not self.read(min(offset - self._pos, 1 << 20)):
+                raise FtrlError(f"{self.name}: ends before byte {offset}")
 
     def read(self, n: int) -> bytes:
         out = self.peek(n)
@@ -121,6 +146,7 @@ class Source:
             k = min(len(view), len(self._head))
             view[:k] = self._head[:k]
             del self._head[:k]
+            self._pos += k
             return k
         if self._eof:
             return 0
@@ -135,6 +161,7 @@ class Source:
             view[:n] = chunk
         if not n:
             self._eof = True
+        self._pos += n or 0
         return n or 0
 
     def ready(self) -> bool:
@@ -260,5 +287,7 @@ def open_source(path: str) -> Source:
     source = Source(path, stream)
     if suffix is None and not os.path.isfile(path):
         source = _by_magic(source)
+    elif suffix is None:
+        source.seekable = True
     source.skip_bom()
     return source
