@@ -128,7 +128,9 @@ def test_interrupted_and_resumed_runs_end_with_the_same_model(tmp_path, monkeypa
     assert resumed.code == 0, resumed.err
     assert out.read_bytes() == (tmp_path / "ref.parquet").read_bytes()
     assert _summary(resumed.err)[-6:] == _summary(ref.err)[-6:]
-    assert sorted(os.listdir(tmp_path)) == ["model.parquet", "ref.parquet"]
+    # the checkpoint files are gone; the -o lock sidecars stay by design
+    assert sorted(os.listdir(tmp_path)) == [".model.parquet.lock", ".ref.parquet.lock",
+                                            "model.parquet", "ref.parquet"]
 
 
 def test_checkpoints_change_nothing_in_the_model(tmp_path):

@@ -312,13 +312,6 @@ class Cutter:
                     yield self._batch()
                 return
 
-    def _batch(self) -> Batch:
-        batch = self.out.batch(self.st, self.n_features, self.source)
-        # The kernels stop before the next record (blank and comment lines skipped): a
-        # reader started there reads exactly the records that follow.
-        batch.end = ReadPosition(0, self.offset + self.pos, self.line)
-        return batch
-
     def flush(self) -> Iterator[Batch]:
         """Yield the records parsed so far as a (short) Batch, if there are any."""
         if self.st[pc.ROWS]:
@@ -328,7 +321,11 @@ class Cutter:
     def _batch(self) -> Batch:
         self.parsed_rows += int(self.st[pc.ROWS])
         self.parsed_nnz += int(self.st[pc.NNZ])
-        return self.out.batch(self.st, self.n_features, self.source, self.plan.crosses)
+        batch = self.out.batch(self.st, self.n_features, self.source, self.plan.crosses)
+        # The kernels stop before the next record (blank and comment lines skipped): a
+        # reader started there reads exactly the records that follow.
+        batch.end = ReadPosition(0, self.offset + self.pos, self.line)
+        return batch
 
 
 class ByteSource(Protocol):
