@@ -139,6 +139,13 @@ def cli() -> None:
     """
 
 
+def metrics_out_option(f):
+    """``--metrics-out FILE.json``: the run's metrics as JSON, written atomically."""
+    return click.option("--metrics-out", type=click.Path(dir_okay=False), default=None,
+                        metavar="FILE.json",
+                        help="Also write the run's metrics as JSON to FILE (atomically).")(f)
+
+
 def verify_option(f):
     """``--no-verify``: load a model whose checksum does not match."""
     return click.option("--no-verify", is_flag=True,
@@ -184,6 +191,7 @@ def verify_option(f):
                    "Dense(1) on mean squared error, numeric labels. --init-model: the "
                    "model's.")
 @verify_option
+@metrics_out_option
 @click.option("--checkpoint-every", default=None, metavar="N|TIME",
               help="Write a resumable checkpoint every N records, or every TIME (90s, 10m, "
                    "1h); SIGTERM/SIGINT then stop at a checkpoint.")
@@ -199,9 +207,9 @@ def verify_option(f):
 def train(ctx: click.Context, inputs, output, init_model, wait_lock, no_verify, passes,
           holdout_period, holdout_after, holdout_off, early_terminate, batch_size, no_bias,
           state_dtype, quiet, reader_thread, negative_sampling, input_negative_rate, seed,
-          loss, checkpoint_every, checkpoint_path, resume, fmt, no_header, columns, hash_bits,
-          hash_mode, label_column, ignore_columns, numeric_columns, interactions, quadratic,
-          cubic, optimizer_config,
+          loss, metrics_out, checkpoint_every, checkpoint_path, resume, fmt, no_header, columns,
+          hash_bits, hash_mode, label_column, ignore_columns, numeric_columns, interactions,
+          quadratic, cubic, optimizer_config,
           **optimizer_flags) -> None:
     """Train a model on INPUT files ('-' for stdin) and write it to -o.
 
@@ -239,13 +247,13 @@ def train(ctx: click.Context, inputs, output, init_model, wait_lock, no_verify, 
                           vw_interactions=parse_vw_interactions(quadratic, cubic))),
             verify=not no_verify,
             checkpoint_every=checkpoint_every, checkpoint_path=checkpoint_path, resume=resume,
-            options=_deciding_options(ctx),
+            options=_deciding_options(ctx), metrics_out=metrics_out,
         )
 
 
 # Options that change neither the model nor the summary: a resumed run may change them.
 _NOT_DECIDING = {"output", "quiet", "reader_thread", "checkpoint_every", "checkpoint_path",
-                 "resume"}
+                 "resume", "metrics_out", "wait_lock", "no_verify"}
 
 
 def _deciding_options(ctx: click.Context) -> dict:
@@ -295,10 +303,11 @@ def predict(inputs, model_path, output, raw, recalibrate, no_verify, fmt, no_hea
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @click.option("--recalibrate/--no-recalibrate", default=True, show_default=True,
               help="Undo the model's negative down-sampling in its scores.")
+@metrics_out_option
 @verify_option
 @input_options
-def evaluate(inputs, model_path, predictions, as_json, recalibrate, no_verify, fmt, no_header,
-             columns) -> None:
+def evaluate(inputs, model_path, predictions, as_json, recalibrate, metrics_out, no_verify, fmt,
+             no_header, columns) -> None:
     """Logloss, AUC, normalized entropy and calibration of a model on labelled INPUT
     (RMSE, MAE and R² for a --loss squared model).
 
@@ -314,7 +323,7 @@ def evaluate(inputs, model_path, predictions, as_json, recalibrate, no_verify, f
 
     run_evaluate(list(inputs) or ["-"], model_path, predictions, as_json,
                  dict(format=fmt, header=not no_header, columns=columns or None), recalibrate,
-                 verify=not no_verify)
+                 metrics_out=metrics_out, verify=not no_verify)
 
 
 def _terminate(_signum, _frame) -> None:

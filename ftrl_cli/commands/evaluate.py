@@ -8,12 +8,13 @@ import numpy as np
 
 from ftrl_cli import checkpoint
 from ftrl_cli._runtime import prepare_for_run
-from ftrl_cli.commands.options import check_inputs
+from ftrl_cli.commands.options import check_inputs, check_writable
 from ftrl_cli.commands.predict import scored_batches
 from ftrl_cli.errors import FtrlError, InputError
 from ftrl_cli.metrics import evaluate, evaluate_regression
 from ftrl_cli.readers import read_batches, resolve_spec
 from ftrl_cli.readers.columns import check_columns
+from ftrl_cli.run_metrics import write_metrics
 
 
 def _labelled(batch) -> None:
@@ -33,12 +34,15 @@ def _finite(batch, p: np.ndarray) -> None:
 
 def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | None,
                  as_json: bool, reader: dict, recalibrate: bool = True,
+                 metrics_out: str | None = None,
                  verify: bool = True) -> None:
     prepare_for_run()
     if (model_path is None) == (predictions is None):
         raise FtrlError("give exactly one of -m/--model and --predictions")
     if predictions is not None and not recalibrate:
         raise FtrlError("--no-recalibrate applies to a model's scores (-m), not to --predictions")
+    if metrics_out is not None:
+        check_writable(metrics_out)
     ys, ps, ws = [], [], []
     metrics = evaluate
     if model_path is not None:
@@ -74,6 +78,8 @@ def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | N
         report = metrics(y, p, w)
     except ValueError as e:  # checked above; what remains (weights sum to zero...) is one line
         raise FtrlError(f"cannot evaluate: {e}") from None
+    if metrics_out is not None:
+        write_metrics(metrics_out, report)
     if as_json:
         print(json.dumps(report, indent=2))
     else:

@@ -25,6 +25,7 @@ from ftrl_cli.progress import Progress
 from ftrl_cli.readers import Batch, read_batches, resolve_spec
 from ftrl_cli.readers.columns import check_columns
 from ftrl_cli.resume import RunState, checkpoint_options, default_checkpoint, file_digests
+from ftrl_cli.run_metrics import train_metrics, write_metrics
 from ftrl_cli.sampling import NegativeSampler, Sampling
 
 BATCH_ROWS = 65536
@@ -38,17 +39,19 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
               holdout: dict | None = None, crosses: dict | None = None,
               verify: bool = True, checkpoint_every: str | None = None,
               checkpoint_path: str | None = None, resume: bool = False,
-              options: dict | None = None) -> None:
+              options: dict | None = None, metrics_out: str | None = None) -> None:
     """``ftrl train``. ``crosses``: ``interactions``/``vw_interactions`` given on the command
     line; None continues with the ``--init-model``'s crosses (none for a new model). With
     ``checkpoint_every`` (``--checkpoint-every``) it writes resumable checkpoints to
     ``checkpoint_path`` (default: beside ``output``), and ``resume`` goes on from there;
     ``options`` are the command's options that decide the result, which a resumed run must
-    repeat."""
+    repeat. ``metrics_out``: where to write the run's metrics as JSON."""
     prepare_for_run()
     sampling = sampling or Sampling()
     check_inputs(inputs)
     check_writable(output)
+    if metrics_out is not None:
+        check_writable(metrics_out)
     every = checkpoint_options(checkpoint_every, resume, checkpoint_path, inputs)
     resumable = every is not None or resume
     if passes > 1 and "-" in inputs:
@@ -125,10 +128,18 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     checkpoint.save(model, spec, output, extra=sampling.metadata())
     if saver is not None:
         saver.finish()
-    progress.summary(done, model.iterations, time.perf_counter() - start, holdout_lines)
+    seconds = time.perf_counter() - start
+    progress.summary(done, model.iterations, seconds, holdout_lines)
     if sampler is not None and not quiet:
         print(f"negatives dropped = {sampler.dropped} (kept at rate {sampler.rate:g})",
               file=sys.stderr)
+    if metrics_out is not None:
+        write_metrics(metrics_out, train_metrics(
+            model_path=output, examples=progress.examples, passes=done,
+            iterations=model.iterations, average_loss=progress.average_loss, seconds=seconds,
+            holdout_losses=stopping.losses if stopping is not None else None,
+            best_pass=stopping.best_pass if stopping is not None else None,
+            negatives_dropped=sampler.dropped if sampler is not None else None))
 
 
 def training_loss(ckpt: checkpoint.Checkpoint | None, name: str | None) -> Loss:
