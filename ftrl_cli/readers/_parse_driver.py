@@ -18,7 +18,9 @@ import numpy as np
 from ftrl_cli.errors import FtrlError, InputError
 from ftrl_cli.hashing import HASH_PAD
 from ftrl_cli.readers import _parse_common as pc
+from ftrl_cli.readers._skip import MAX_LINE_BYTES, BadRecord, newlines, skip_record, too_long
 from ftrl_cli.readers.base import Batch
+from ftrl_cli.readers.rejects import Reject
 
 # A megabyte at a time: with two parse workers the first records are scored sooner, the
 # last blocks keep both cores busy, and the blocks in flight with their Batches take a few
@@ -96,7 +98,7 @@ class _Outputs:
     def grow_fix(self) -> None:
         self._alloc_fix(2 * len(self.fix_idx))
 
-    def absorb(self, buf: np.ndarray, st: np.ndarray, r0: int, source: str) -> InputError | None:
+    def absorb(self, buf: np.ndarray, st: np.ndarray, r0: int, source: str) -> BadRecord | None:
         """Finish what needs Python while ``buf`` still holds the rows' bytes.
 
         A value out of range is returned as an error, the rows cut back to those before it.
@@ -116,7 +118,7 @@ class _Outputs:
         return error
 
     def _apply_fixups(self, buf: np.ndarray, nfix: int, st: np.ndarray,
-                      source: str) -> InputError | None:
+                      source: str) -> BadRecord | None:
         # one bytes copy of the region and a list comprehension: far cheaper per value
         # than slicing the array for each one
         starts, ends = self.fix_s[:nfix], self.fix_e[:nfix]
@@ -136,7 +138,9 @@ class _Outputs:
             j = int(np.flatnonzero(~np.isfinite(values))[0])
             row = int(owner[j])
             text = raw[starts[j] - lo : ends[j] - lo].decode("ascii")
-            error = InputError(source, int(self.lines[row]), f"number out of range '{text}'")
+            error = BadRecord(InputError(source, int(self.lines[row]),
+                                         f"number out of range '{text}'"),
+                              int(starts[j]), int(ends[j]))
             keep = owner < row
             values, idx, kind, per_row = values[keep], idx[keep], kind[keep], per_row[keep]
             st[pc.ROWS] = row
@@ -172,13 +176,16 @@ def index_dtype(batch_rows: int, hash_bits: int) -> type:
     return np.int32 if max(batch_rows, 1 << hash_bits) <= _INT32_MAX else np.int64
 
 
-def _error(plan: Plan, st: np.ndarray, buf: np.ndarray, source: str) -> InputError:
+def _error(plan: Plan, st: np.ndarray, buf: np.ndarray, source: str) -> BadRecord:
     s, e = int(st[pc.ERR_START]), int(st[pc.ERR_END])
     text = buf[s : min(e, s + 60)].tobytes().decode("utf-8", "replace")
     if e - s > 60:
         text += "..."
-    message = plan.describe(int(st[pc.ERR]), text, int(st[pc.ERR_ARG]))
-    return InputError(source, int(st[pc.ERR_LINE]), message)
+    code = int(st[pc.ERR])
+    message = plan.describe(code, text, int(st[pc.ERR_ARG]))
+    # an unterminated quote runs to the end of the input: the line it opens on is the bad one
+    last = s + 1 if code == pc.E_UNTERMINATED else e
+    return BadRecord(InputError(source, int(st[pc.ERR_LINE]), message), int(st[pc.POS]), last)
 
 
 class Cutter:
@@ -201,8 +208,12 @@ class Cutter:
         first_line: int,
         lines: int | None = None,
         nnz_per_row: float = _NNZ_PER_ROW_GUESS,
+        skip: bool = False,
     ) -> None:
         self.plan = plan
+        self.skip = skip
+        self.skipped: list[tuple[int, Reject]] = []  # since the last Batch cut
+        self.discarding = False  # dropping the rest of a bad line not read whole yet
         self.source = source
         self.batch_rows = batch_rows
         self.mask = (1 << hash_bits) - 1
@@ -256,26 +267,32 @@ class Cutter:
 
         With ``final`` the bytes up to ``end`` are all there is: the last Batch (fewer rows)
         is yielded too.  A malformed record raises ``InputError`` after a Batch of the
-        records parsed before it.
+        records parsed before it; with ``skip`` it is noted in ``skipped`` and parsing
+        resumes after its line.
         """
         plan, st = self.plan, self.st
         args = (self.mask, *plan.params, *((scratch,) if plan.needs_scratch else ()))
         while True:
+            if self.discarding and not self._discard(buf, end, final):
+                return
             out = self.out
             r0 = int(st[pc.ROWS])
             status = plan.kernel(buf, end, final, st, *out.arrays(), *args)
-            error = out.absorb(buf, st, r0, self.source)
-            if error is None and status == pc.ERROR:
-                error = _error(plan, st, buf, self.source)
-            if error is not None:
-                # the records before the bad one come out first, so that a stream's
-                # predictions up to it are written before the run stops
-                yield from self.flush()
-                raise error
+            bad = out.absorb(buf, st, r0, self.source)
+            if bad is None and status == pc.ERROR:
+                bad = _error(plan, st, buf, self.source)
+            if bad is not None:
+                if not self.skip:
+                    # the records before the bad one come out first, so that a stream's
+                    # predictions up to it are written before the run stops
+                    yield from self.flush()
+                    raise bad.error
+                self._step_over(buf, end, bad)
+                continue
             if status == pc.NEED_MORE:
                 return
             if status == pc.ROWS_FULL:
-                yield out.batch(st, self.n_features, self.source)
+                yield self._cut()
                 self._next_outputs()
             elif status == pc.NNZ_FULL:
                 out.grow_nnz(int(st[pc.NNZ]))
@@ -283,15 +300,60 @@ class Cutter:
                 if int(st[pc.ROWS]) == r0:
                     out.grow_fix()
             else:
-                if st[pc.ROWS]:
-                    yield out.batch(st, self.n_features, self.source)
+                if st[pc.ROWS] or self.skipped:
+                    yield self._cut()
                 return
 
     def flush(self) -> Iterator[Batch]:
-        """Yield the records parsed so far as a (short) Batch, if there are any."""
+        """Yield the records parsed (and skipped) so far as a (short) Batch, if any."""
         if self.st[pc.ROWS]:
-            yield self.out.batch(self.st, self.n_features, self.source)
+            yield self._cut()
             self._next_outputs()
+        elif self.skipped:
+            yield self._cut()  # no rows: the output arrays stay as they are
+
+    def _cut(self) -> Batch:
+        batch = self.out.batch(self.st, self.n_features, self.source)
+        if self.skipped:
+            batch.skipped, self.skipped = self.skipped, []
+        return batch
+
+    def _step_over(self, buf: np.ndarray, end: int, bad: BadRecord) -> None:
+        """Note a bad record and move the kernel's cursor past its line."""
+        st = self.st
+        skip = skip_record(buf, end, bad)
+        self.skipped.append((int(st[pc.ROWS]), skip.reject))
+        # the kernel's cursor and its line number agree: count the lines from there
+        st[pc.LINE] += newlines(buf, int(st[pc.POS]), skip.resume)
+        st[pc.POS] = skip.resume
+        st[pc.ERR] = 0
+        self.discarding = not skip.line_ended
+
+    def _discard(self, buf: np.ndarray, end: int, final: bool) -> bool:
+        """Drop bytes up to the next newline; False when more input is needed first."""
+        nl = pc.find_newline(buf, self.pos, end)
+        if nl < end:
+            self.st[pc.POS] = nl + 1
+            self.st[pc.LINE] += 1
+        else:
+            self.st[pc.POS] = end
+            if not final:
+                return False
+        self.discarding = False
+        return True
+
+    def too_long(self, buf: np.ndarray, end: int, limit: int) -> Iterator[Batch]:
+        """The record at ``pos`` has more than ``limit`` bytes and no end in ``buf[:end]``:
+        a malformed record (its bytes are dropped up to its newline with ``skip``)."""
+        error = InputError(self.source, self.line, too_long(limit))
+        if not self.skip:
+            yield from self.flush()
+            raise error
+        raw = buf[self.pos : self.pos + limit].tobytes()
+        self.skipped.append((int(self.st[pc.ROWS]), Reject(error.source, error.line,
+                                                          error.message, raw)))
+        self.st[pc.POS] = end
+        self.discarding = True
 
 
 class ByteSource(Protocol):
@@ -309,8 +371,14 @@ def run_plan(
     batch_rows: int,
     chunk_bytes: int = CHUNK_BYTES,
     ready: Callable[[], bool] | None = None,
+    *,
+    skip: bool = False,
+    max_line_bytes: int = MAX_LINE_BYTES,
 ) -> Iterator[Batch]:
     """Parse ``source`` with ``plan`` and yield Batches of ``batch_rows`` records (last: fewer).
+
+    A line of more than ``max_line_bytes`` bytes is a malformed record: the buffer never
+    grows past that.  With ``skip`` malformed records are skipped (see ``Cutter``).
 
     ``ready`` (for live streams) says whether more input can be read without waiting; when
     it cannot, the records parsed so far are yielded at once instead of waiting for a full
@@ -325,9 +393,12 @@ def run_plan(
     [2, 1]
     """
     # HASH_PAD spare bytes after the data let the kernels hash without bounds branches
-    buf = np.zeros(max(chunk_bytes, 1) + HASH_PAD, np.uint8)
+    # a line of max_line_bytes and its newline fit; a full buffer without one is too long
+    cap = max_line_bytes + 1
+    buf = np.zeros(min(max(chunk_bytes, 1), cap) + HASH_PAD, np.uint8)
     scratch = np.zeros_like(buf) if plan.needs_scratch else None
-    cutter = Cutter(plan, hash_bits, batch_rows, source.name, first_line=plan.start_line)
+    cutter = Cutter(plan, hash_bits, batch_rows, source.name, first_line=plan.start_line,
+                    skip=skip)
     end = 0
     while True:
         pos = cutter.pos
@@ -337,7 +408,7 @@ def run_plan(
             cutter.pos = 0
         if end == len(buf) - HASH_PAD:
             # one record is longer than the buffer
-            bigger = np.zeros(2 * end + HASH_PAD, np.uint8)
+            bigger = np.zeros(min(2 * end, cap) + HASH_PAD, np.uint8)
             bigger[:end] = buf[:end]
             buf = bigger
             if scratch is not None:
@@ -348,5 +419,7 @@ def run_plan(
         yield from cutter.parse(buf, end, final, scratch)
         if final:
             return
+        if end - cutter.pos > max_line_bytes:
+            yield from cutter.too_long(buf, end, max_line_bytes)
         if ready is not None and not ready():
             yield from cutter.flush()
