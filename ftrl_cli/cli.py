@@ -62,6 +62,31 @@ def feature_options(f):
     return f
 
 
+def error_options(f):
+    """What to do with malformed records (see ftrl_cli.readers.rejects)."""
+    opts = [
+        click.option("--on-error", type=click.Choice(["fail", "skip"]), default="fail",
+                     show_default=True,
+                     help="A malformed record stops the run (fail) or is skipped and counted "
+                          "(skip)."),
+        click.option("--max-errors", default=None, metavar="N|P%",
+                     help="With skip: stop (exit 2) after more than N bad records, or more "
+                          "than P% of the records read.  [default: 100]"),
+        click.option("--rejects", type=click.Path(dir_okay=False), default=None,
+                     help="With skip: write each skipped record here as 'file:line: reason', "
+                          "a tab, the record."),
+        click.option("--max-line-bytes", type=click.IntRange(min=1), default=16 << 20,
+                     show_default=True, help="A longer line is a malformed record."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def _errors(on_error: str, max_errors: str | None, rejects: str | None) -> dict:
+    return dict(on_error=on_error, max_errors=max_errors, rejects=rejects)
+
+
 OPTIMIZER_OPTIONS = [
     # (flags, keras name, type, help)
     (("--learning-rate",), "learning_rate", str,
@@ -150,13 +175,15 @@ def cli() -> None:
                    "Dense(1) on mean squared error, numeric labels. --init-model: the "
                    "model's.")
 @input_options
+@error_options
 @feature_options
 @optimizer_options
 @click.pass_context
 def train(ctx: click.Context, inputs, output, init_model, passes, holdout_period,
           holdout_after, holdout_off, early_terminate, batch_size, no_bias,
           state_dtype, quiet, reader_thread, negative_sampling, input_negative_rate, seed,
-          loss, fmt, no_header, columns, hash_bits, hash_mode, label_column, ignore_columns,
+          loss, fmt, no_header, columns, on_error, max_errors, rejects, max_line_bytes,
+          hash_bits, hash_mode, label_column, ignore_columns,
           numeric_columns, optimizer_config, **optimizer_flags) -> None:
     """Train a model on INPUT files ('-' for stdin) and write it to -o.
 
@@ -185,6 +212,7 @@ def train(ctx: click.Context, inputs, output, init_model, passes, holdout_period
         reader_thread=reader_thread, sampling=sampling, loss=loss,
         holdout=dict(period=holdout_period, after=holdout_after, off=holdout_off,
                      early_terminate=early_terminate),
+        errors=_errors(on_error, max_errors, rejects), max_line_bytes=max_line_bytes,
     )
 
 
@@ -199,11 +227,14 @@ def train(ctx: click.Context, inputs, output, init_model, passes, holdout_period
 @click.option("--recalibrate/--no-recalibrate", default=True, show_default=True,
               help="Undo the model's negative down-sampling in its scores.")
 @input_options
-def predict(inputs, model_path, output, raw, recalibrate, fmt, no_header, columns) -> None:
+@error_options
+def predict(inputs, model_path, output, raw, recalibrate, fmt, no_header, columns, on_error,
+            max_errors, rejects, max_line_bytes) -> None:
     """Score INPUT records: one prediction per line, in input order.
 
     Without INPUT (or with '-') the records come from stdin, scored as they arrive. A
-    record with a tag gets 'tag prediction'.
+    record with a tag gets 'tag prediction'. With --on-error skip a skipped record gets an
+    empty line, so that line N of the output still answers record N.
 
     \b
     Example:
@@ -213,7 +244,8 @@ def predict(inputs, model_path, output, raw, recalibrate, fmt, no_header, column
     from ftrl_cli.commands.predict import run_predict
 
     run_predict(list(inputs) or ["-"], model_path, output, raw,
-                dict(format=fmt, header=not no_header, columns=columns or None), recalibrate)
+                dict(format=fmt, header=not no_header, columns=columns or None), recalibrate,
+                errors=_errors(on_error, max_errors, rejects), max_line_bytes=max_line_bytes)
 
 
 @cli.command()
@@ -226,8 +258,9 @@ def predict(inputs, model_path, output, raw, recalibrate, fmt, no_header, column
 @click.option("--recalibrate/--no-recalibrate", default=True, show_default=True,
               help="Undo the model's negative down-sampling in its scores.")
 @input_options
+@error_options
 def evaluate(inputs, model_path, predictions, as_json, recalibrate, fmt, no_header,
-             columns) -> None:
+             columns, on_error, max_errors, rejects, max_line_bytes) -> None:
     """Logloss, AUC, normalized entropy and calibration of a model on labelled INPUT
     (RMSE, MAE and R² for a --loss squared model).
 
@@ -242,7 +275,8 @@ def evaluate(inputs, model_path, predictions, as_json, recalibrate, fmt, no_head
     from ftrl_cli.commands.evaluate import run_evaluate
 
     run_evaluate(list(inputs) or ["-"], model_path, predictions, as_json,
-                 dict(format=fmt, header=not no_header, columns=columns or None), recalibrate)
+                 dict(format=fmt, header=not no_header, columns=columns or None), recalibrate,
+                 errors=_errors(on_error, max_errors, rejects), max_line_bytes=max_line_bytes)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -21,8 +21,9 @@ from ftrl_cli.losses import LOGISTIC, Loss, by_name
 from ftrl_cli.model import Model
 from ftrl_cli.pipeline import prefetch
 from ftrl_cli.progress import Progress
-from ftrl_cli.readers import read_batches, resolve_spec
+from ftrl_cli.readers import MAX_LINE_BYTES, ErrorPolicy, read_batches, resolve_spec
 from ftrl_cli.readers.columns import check_columns
+from ftrl_cli.readers.rejects import error_policy
 from ftrl_cli.sampling import NegativeSampler, Sampling
 
 
@@ -31,7 +32,8 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
               hashing_given: bool, optimizer_config: str | None,
               optimizer_flags: dict, reader_thread: bool = True,
               sampling: Sampling | None = None, loss: str | None = None,
-              holdout: dict | None = None) -> None:
+              holdout: dict | None = None, errors: dict | None = None,
+              max_line_bytes: int = MAX_LINE_BYTES) -> None:
     prepare_for_run()
     sampling = sampling or Sampling()
     check_inputs(inputs)
@@ -67,11 +69,19 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     sampler = None if sampling.rate is None else NegativeSampler(sampling.rate, sampling.seed)
     start = time.perf_counter()
     passes_started = itertools.count()
-    done, holdout_lines = run_passes(model, passes, rule, progress, lambda: train_pass(
-        model, inputs, spec, batch_size, progress, reader_thread, rule, sampler,
-        next(passes_started)))
+    with error_policy(**(errors or {})) as policy:
+        def one_pass() -> None:
+            index = next(passes_started)
+            # a later pass skips the same records; they were counted in the first one
+            train_pass(model, inputs, spec, batch_size, progress, reader_thread, rule,
+                       sampler, index, policy if index == 0 else policy.silent(),
+                       max_line_bytes)
+
+        done, holdout_lines = run_passes(model, passes, rule, progress, one_pass)
     checkpoint.save(model, replace(spec, columns=columns), output, extra=sampling.metadata())
     progress.summary(done, model.iterations, time.perf_counter() - start, holdout_lines)
+    if policy.skip and not quiet:
+        print(f"skipped records = {policy.skipped}", file=sys.stderr)
     if sampler is not None and not quiet:
         print(f"negatives dropped = {sampler.dropped} (kept at rate {sampler.rate:g})",
               file=sys.stderr)
@@ -91,22 +101,27 @@ def training_loss(ckpt: checkpoint.Checkpoint | None, name: str | None) -> Loss:
 def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
                progress: Progress, reader_thread: bool = True,
                holdout: Holdout | None = None, sampler: NegativeSampler | None = None,
-               pass_index: int = 0) -> None:
+               pass_index: int = 0, errors: ErrorPolicy | None = None,
+               max_line_bytes: int = MAX_LINE_BYTES) -> None:
     """One pass over ``inputs``; the last, partial step is applied at the end, as in Keras.
 
     With ``holdout``, its records are scored in their places instead of trained on. With
     ``sampler``, the negatives it drops from the records to train on (drawn afresh for each
-    ``pass_index``) are neither trained on nor counted.
+    ``pass_index``) are neither trained on nor counted. ``errors`` says what to do with
+    malformed records (see ``ftrl_cli.readers.rejects``).
     """
     split = holdout.splitter() if holdout is not None else no_holdout
     sample = sampler.sampler(pass_index) if sampler is not None else None
     # Two parse workers keep up to four blocks in flight already; one batch queued beside
     # them is enough to keep the learner busy, and keeps peak memory flat in the row count.
     # Without the reader thread everything runs on this one.
-    batches = read_batches(inputs, spec, workers=2 if reader_thread else 1)
+    batches = read_batches(inputs, spec, workers=2 if reader_thread else 1, errors=errors,
+                           max_line_bytes=max_line_bytes)
     last = None  # the last non-empty batch trained on: where the end-of-pass step is reported
     try:
         for batch in prefetch(batches, depth=1) if reader_thread else batches:
+            if not len(batch):  # only skipped records
+                continue
             missing = np.flatnonzero(np.isnan(batch.labels))
             if missing.size:
                 need = "0/1 or -1/1" if model.loss.probabilistic else "a number"
@@ -117,6 +132,8 @@ def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
                 train = sample(train)
             last = train if len(train) else last
             learn(model, train, held, batch_size, progress)
+        if errors is not None:
+            errors.finish()
         model.flush()
     except NonFiniteError as e:
         # The end-of-pass step (row None) follows the last record read.
