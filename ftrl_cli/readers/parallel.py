@@ -283,7 +283,8 @@ class ParallelParser:
         error = InputError(source, 0, too_long(block.limit))
         if self.skip:
             reject = Reject(source, 0, error.message, block.head)
-            parsed = _Parsed([empty_batch(n_features, source, [(0, reject)])], 1, None)
+            batch = empty_batch(n_features, source, [(0, reject)])
+            parsed = _Parsed(list(scored(iter([batch]), self.score)), 1, None)
         else:
             parsed = _Parsed([], 1, error)
         done: Future[_Parsed] = Future()
