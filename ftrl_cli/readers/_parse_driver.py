@@ -18,7 +18,14 @@ import numpy as np
 from ftrl_cli.errors import FtrlError, InputError
 from ftrl_cli.hashing import HASH_PAD
 from ftrl_cli.readers import _parse_common as pc
-from ftrl_cli.readers._skip import MAX_LINE_BYTES, BadRecord, newlines, skip_record, too_long
+from ftrl_cli.readers._skip import (
+    MAX_LINE_BYTES,
+    BadRecord,
+    Skip,
+    newlines,
+    skip_record,
+    too_long,
+)
 from ftrl_cli.readers.base import Batch
 from ftrl_cli.readers.rejects import Reject
 
@@ -282,12 +289,17 @@ class Cutter:
             if bad is None and status == pc.ERROR:
                 bad = _error(plan, st, buf, self.source)
             if bad is not None:
+                skip = skip_record(buf, end, bad)
+                if not (skip.line_ended or final):
+                    # read on until the bad line is all in: it is then noted whole (or as
+                    # too long), as with any other block size or number of threads
+                    return
                 if not self.skip:
                     # the records before the bad one come out first, so that a stream's
                     # predictions up to it are written before the run stops
                     yield from self.flush()
                     raise bad.error
-                self._step_over(buf, end, bad)
+                self._step_over(buf, skip)
                 continue
             if status == pc.NEED_MORE:
                 return
@@ -318,16 +330,14 @@ class Cutter:
             batch.skipped, self.skipped = self.skipped, []
         return batch
 
-    def _step_over(self, buf: np.ndarray, end: int, bad: BadRecord) -> None:
+    def _step_over(self, buf: np.ndarray, skip: Skip) -> None:
         """Note a bad record and move the kernel's cursor past its line."""
         st = self.st
-        skip = skip_record(buf, end, bad)
         self.skipped.append((int(st[pc.ROWS]), skip.reject))
         # the kernel's cursor and its line number agree: count the lines from there
         st[pc.LINE] += newlines(buf, int(st[pc.POS]), skip.resume)
         st[pc.POS] = skip.resume
         st[pc.ERR] = 0
-        self.discarding = not skip.line_ended
 
     def _discard(self, buf: np.ndarray, end: int, final: bool) -> bool:
         """Drop bytes up to the next newline; False when more input is needed first."""

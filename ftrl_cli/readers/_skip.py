@@ -63,7 +63,7 @@ class Skip(NamedTuple):
 
     reject: Reject
     resume: int  # the byte after the bad line's newline (or ``end`` if it is not in yet)
-    line_ended: bool  # False: the rest of the line is still to come and to be dropped
+    line_ended: bool  # False: the rest of the line may be still to come
 
 
 def skip_record(buf: np.ndarray, end: int, bad: BadRecord) -> Skip:
