@@ -18,14 +18,8 @@ import numpy as np
 from ftrl_cli.errors import FtrlError, InputError
 from ftrl_cli.hashing import HASH_PAD
 from ftrl_cli.readers import _parse_common as pc
-from ftrl_cli.readers._skip import (
-    MAX_LINE_BYTES,
-    BadRecord,
-    Skip,
-    newlines,
-    skip_record,
-    too_long,
-)
+from ftrl_cli.readers import _skip
+from ftrl_cli.readers._skip import BadRecord
 from ftrl_cli.readers.base import Batch
 from ftrl_cli.readers.rejects import Reject
 
@@ -280,8 +274,10 @@ class Cutter:
         plan, st = self.plan, self.st
         args = (self.mask, *plan.params, *((scratch,) if plan.needs_scratch else ()))
         while True:
-            if self.discarding and not self._discard(buf, end, final):
-                return
+            if self.discarding:
+                self.discarding = not _skip.drop_rest(st, buf, end, final)
+                if self.discarding:
+                    return
             out = self.out
             r0 = int(st[pc.ROWS])
             status = plan.kernel(buf, end, final, st, *out.arrays(), *args)
@@ -289,7 +285,7 @@ class Cutter:
             if bad is None and status == pc.ERROR:
                 bad = _error(plan, st, buf, self.source)
             if bad is not None:
-                skip = skip_record(buf, end, bad)
+                skip = _skip.skip_record(buf, end, bad)
                 if not (skip.line_ended or final):
                     # read on until the bad line is all in: it is then noted whole (or as
                     # too long), as with any other block size or number of threads
@@ -299,7 +295,8 @@ class Cutter:
                     # predictions up to it are written before the run stops
                     yield from self.flush()
                     raise bad.error
-                self._step_over(buf, skip)
+                self.skipped.append((int(st[pc.ROWS]), skip.reject))
+                _skip.step_over(st, buf, skip.resume)
                 continue
             if status == pc.NEED_MORE:
                 return
@@ -330,32 +327,10 @@ class Cutter:
             batch.skipped, self.skipped = self.skipped, []
         return batch
 
-    def _step_over(self, buf: np.ndarray, skip: Skip) -> None:
-        """Note a bad record and move the kernel's cursor past its line."""
-        st = self.st
-        self.skipped.append((int(st[pc.ROWS]), skip.reject))
-        # the kernel's cursor and its line number agree: count the lines from there
-        st[pc.LINE] += newlines(buf, int(st[pc.POS]), skip.resume)
-        st[pc.POS] = skip.resume
-        st[pc.ERR] = 0
-
-    def _discard(self, buf: np.ndarray, end: int, final: bool) -> bool:
-        """Drop bytes up to the next newline; False when more input is needed first."""
-        nl = pc.find_newline(buf, self.pos, end)
-        if nl < end:
-            self.st[pc.POS] = nl + 1
-            self.st[pc.LINE] += 1
-        else:
-            self.st[pc.POS] = end
-            if not final:
-                return False
-        self.discarding = False
-        return True
-
     def too_long(self, buf: np.ndarray, end: int, limit: int) -> Iterator[Batch]:
         """The record at ``pos`` has more than ``limit`` bytes and no end in ``buf[:end]``:
         a malformed record (its bytes are dropped up to its newline with ``skip``)."""
-        error = InputError(self.source, self.line, too_long(limit))
+        error = InputError(self.source, self.line, _skip.too_long(limit))
         if not self.skip:
             yield from self.flush()
             raise error
@@ -383,7 +358,7 @@ def run_plan(
     ready: Callable[[], bool] | None = None,
     *,
     skip: bool = False,
-    max_line_bytes: int = MAX_LINE_BYTES,
+    max_line_bytes: int = _skip.MAX_LINE_BYTES,
 ) -> Iterator[Batch]:
     """Parse ``source`` with ``plan`` and yield Batches of ``batch_rows`` records (last: fewer).
 

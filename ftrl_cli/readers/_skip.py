@@ -14,7 +14,7 @@ import numpy as np
 
 from ftrl_cli.errors import InputError
 from ftrl_cli.kernels.jit import njit
-from ftrl_cli.readers._parse_common import find_newline
+from ftrl_cli.readers._parse_common import ERR, LINE, POS, find_newline
 from ftrl_cli.readers.base import Batch
 from ftrl_cli.readers.rejects import Reject
 
@@ -79,6 +79,31 @@ def skip_record(buf: np.ndarray, end: int, bad: BadRecord) -> Skip:
     err = bad.error
     reject = Reject(err.source, err.line, err.message, buf[start:nl].tobytes())
     return Skip(reject, nl + 1 if nl < end else end, nl < end)
+
+
+def step_over(st: np.ndarray, buf: np.ndarray, resume: int) -> None:
+    """Move a kernel's cursor (state ``st``) on to ``resume``, its line number with it."""
+    # the cursor and its line number agree: count the lines from there
+    st[LINE] += newlines(buf, int(st[POS]), resume)
+    st[POS] = resume
+    st[ERR] = 0
+
+
+def drop_rest(st: np.ndarray, buf: np.ndarray, end: int, final: bool) -> bool:
+    """Move a kernel's cursor past the next newline in ``buf[:end]``; if it is not in yet,
+    to ``end``, returning False unless the input ends there (``final``).
+
+    >>> st = np.zeros(12, np.int64)
+    >>> drop_rest(st, np.frombuffer(b"xx\\nab", np.uint8), 5, False), int(st[POS]), int(st[LINE])
+    (True, 3, 1)
+    """
+    nl = find_newline(buf, int(st[POS]), end)
+    if nl < end:
+        st[POS] = nl + 1
+        st[LINE] += 1
+        return True
+    st[POS] = end
+    return final
 
 
 def empty_batch(n_features: int, source: str, skipped: list[tuple[int, Reject]]) -> Batch:
