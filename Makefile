@@ -6,7 +6,7 @@ FTRL := $(VENV)/bin/ftrl
 SAMPLES := data/samples
 OUT := out
 
-.PHONY: install demo test bench lint samples clean
+.PHONY: install demo test fuzz bench lint samples clean
 
 install: $(VENV)/.installed
 
@@ -24,6 +24,10 @@ demo: install
 
 test: install
 	KERAS_BACKEND=numpy $(PY) -m pytest -q
+
+# the readers' fuzz tests with many more examples than the test suite runs
+fuzz: install
+	HYPOTHESIS_PROFILE=fuzz KERAS_BACKEND=numpy $(PY) -m pytest -q tests/test_fuzz_readers.py
 
 bench: install
 	$(PY) -m pip install -q -e '.[bench]'

@@ -79,6 +79,31 @@ def cross_options(f):
     return f
 
 
+def error_options(f):
+    """What to do with malformed records (see ftrl_cli.readers.rejects)."""
+    opts = [
+        click.option("--on-error", type=click.Choice(["fail", "skip"]), default="fail",
+                     show_default=True,
+                     help="A malformed record stops the run (fail) or is skipped and counted "
+                          "(skip)."),
+        click.option("--max-errors", default=None, metavar="N|P%",
+                     help="With skip: stop (exit 2) after more than N bad records, or more "
+                          "than P% of the records read.  [default: 100]"),
+        click.option("--rejects", type=click.Path(dir_okay=False), default=None,
+                     help="With skip: write each skipped record here as 'file:line: reason', "
+                          "a tab, the record."),
+        click.option("--max-line-bytes", type=click.IntRange(min=1), default=16 << 20,
+                     show_default=True, help="A longer line is a malformed record."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def _errors(on_error: str, max_errors: str | None, rejects: str | None) -> dict:
+    return dict(on_error=on_error, max_errors=max_errors, rejects=rejects)
+
+
 OPTIMIZER_OPTIONS = [
     # (flags, keras name, type, help)
     (("--learning-rate",), "learning_rate", str,
@@ -200,6 +225,7 @@ def verify_option(f):
 @click.option("--resume", is_flag=True,
               help="Go on from the checkpoint of the same command, interrupted.")
 @input_options
+@error_options
 @feature_options
 @cross_options
 @optimizer_options
@@ -208,8 +234,8 @@ def train(ctx: click.Context, inputs, output, init_model, wait_lock, no_verify, 
           holdout_period, holdout_after, holdout_off, early_terminate, batch_size, no_bias,
           state_dtype, quiet, reader_thread, negative_sampling, input_negative_rate, seed,
           loss, metrics_out, checkpoint_every, checkpoint_path, resume, fmt, no_header, columns,
-          hash_bits, hash_mode, label_column, ignore_columns, numeric_columns, interactions,
-          quadratic, cubic, optimizer_config,
+          on_error, max_errors, rejects, max_line_bytes, hash_bits, hash_mode, label_column,
+          ignore_columns, numeric_columns, interactions, quadratic, cubic, optimizer_config,
           **optimizer_flags) -> None:
     """Train a model on INPUT files ('-' for stdin) and write it to -o.
 
@@ -248,6 +274,7 @@ def train(ctx: click.Context, inputs, output, init_model, wait_lock, no_verify, 
             verify=not no_verify,
             checkpoint_every=checkpoint_every, checkpoint_path=checkpoint_path, resume=resume,
             options=_deciding_options(ctx), metrics_out=metrics_out,
+            errors=_errors(on_error, max_errors, rejects), max_line_bytes=max_line_bytes,
         )
 
 
@@ -275,12 +302,14 @@ def _deciding_options(ctx: click.Context) -> dict:
               help="Undo the model's negative down-sampling in its scores.")
 @verify_option
 @input_options
-def predict(inputs, model_path, output, raw, recalibrate, no_verify, fmt, no_header,
-            columns) -> None:
+@error_options
+def predict(inputs, model_path, output, raw, recalibrate, no_verify, fmt, no_header, columns,
+            on_error, max_errors, rejects, max_line_bytes) -> None:
     """Score INPUT records: one prediction per line, in input order.
 
     Without INPUT (or with '-') the records come from stdin, scored as they arrive. A
-    record with a tag gets 'tag prediction'.
+    record with a tag gets 'tag prediction'. With --on-error skip a skipped record gets an
+    empty line, so that line N of the output still answers record N.
 
     \b
     Example:
@@ -291,7 +320,8 @@ def predict(inputs, model_path, output, raw, recalibrate, no_verify, fmt, no_hea
 
     run_predict(list(inputs) or ["-"], model_path, output, raw,
                 dict(format=fmt, header=not no_header, columns=columns or None), recalibrate,
-                verify=not no_verify)
+                verify=not no_verify,
+                errors=_errors(on_error, max_errors, rejects), max_line_bytes=max_line_bytes)
 
 
 @cli.command()
@@ -306,8 +336,9 @@ def predict(inputs, model_path, output, raw, recalibrate, no_verify, fmt, no_hea
 @metrics_out_option
 @verify_option
 @input_options
+@error_options
 def evaluate(inputs, model_path, predictions, as_json, recalibrate, metrics_out, no_verify, fmt,
-             no_header, columns) -> None:
+             no_header, columns, on_error, max_errors, rejects, max_line_bytes) -> None:
     """Logloss, AUC, normalized entropy and calibration of a model on labelled INPUT
     (RMSE, MAE and R² for a --loss squared model).
 
@@ -323,7 +354,8 @@ def evaluate(inputs, model_path, predictions, as_json, recalibrate, metrics_out,
 
     run_evaluate(list(inputs) or ["-"], model_path, predictions, as_json,
                  dict(format=fmt, header=not no_header, columns=columns or None), recalibrate,
-                 metrics_out=metrics_out, verify=not no_verify)
+                 metrics_out=metrics_out, verify=not no_verify,
+                 errors=_errors(on_error, max_errors, rejects), max_line_bytes=max_line_bytes)
 
 
 def _terminate(_signum, _frame) -> None:

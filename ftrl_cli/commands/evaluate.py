@@ -12,8 +12,9 @@ from ftrl_cli.commands.options import check_inputs, check_writable
 from ftrl_cli.commands.predict import scored_batches
 from ftrl_cli.errors import FtrlError, InputError
 from ftrl_cli.metrics import evaluate, evaluate_regression
-from ftrl_cli.readers import read_batches, resolve_spec
+from ftrl_cli.readers import MAX_LINE_BYTES, ErrorPolicy, read_batches, resolve_spec
 from ftrl_cli.readers.columns import check_columns
+from ftrl_cli.readers.rejects import error_policy
 from ftrl_cli.run_metrics import write_metrics
 
 
@@ -34,8 +35,8 @@ def _finite(batch, p: np.ndarray) -> None:
 
 def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | None,
                  as_json: bool, reader: dict, recalibrate: bool = True,
-                 metrics_out: str | None = None,
-                 verify: bool = True) -> None:
+                 metrics_out: str | None = None, verify: bool = True,
+                 errors: dict | None = None, max_line_bytes: int = MAX_LINE_BYTES) -> None:
     prepare_for_run()
     if (model_path is None) == (predictions is None):
         raise FtrlError("give exactly one of -m/--model and --predictions")
@@ -43,6 +44,23 @@ def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | N
         raise FtrlError("--no-recalibrate applies to a model's scores (-m), not to --predictions")
     if metrics_out is not None:
         check_writable(metrics_out)
+    with error_policy(**(errors or {})) as policy:
+        report = _report(inputs, model_path, predictions, reader, recalibrate, policy,
+                         max_line_bytes, verify)
+    if policy.skip:
+        report["skipped_records"] = policy.skipped
+    if metrics_out is not None:
+        write_metrics(metrics_out, report)
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(format_report(report))
+
+
+def _report(inputs: list[str], model_path: str | None, predictions: str | None, reader: dict,
+            recalibrate: bool, policy: ErrorPolicy, max_line_bytes: int,
+            verify: bool = True) -> dict:
+    """The metrics of the model's (or the prediction file's) scores on ``inputs``."""
     ys, ps, ws = [], [], []
     metrics = evaluate
     if model_path is not None:
@@ -52,7 +70,8 @@ def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | N
         if not ckpt.loss.probabilistic:
             metrics = evaluate_regression
         for batch, p in scored_batches(inputs, ckpt, reader, label_hint=hint,
-                                       recalibrate=recalibrate):
+                                       recalibrate=recalibrate, errors=policy,
+                                       max_line_bytes=max_line_bytes):
             _labelled(batch)
             _finite(batch, p)
             ys.append(batch.labels)
@@ -62,7 +81,7 @@ def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | N
         check_inputs(inputs + [predictions])
         spec = resolve_spec(inputs, hash_bits=12, **reader)
         check_columns(inputs, spec, label_hint="evaluate needs labels")
-        for batch in read_batches(inputs, spec):
+        for batch in read_batches(inputs, spec, errors=policy, max_line_bytes=max_line_bytes):
             _labelled(batch)
             ys.append(batch.labels)
             ws.append(batch.weights)
@@ -74,16 +93,11 @@ def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | N
         raise FtrlError("no labelled records in the input")
     if len(p) != len(y):
         raise FtrlError(f"{predictions}: {len(p)} predictions for {len(y)} records")
+    policy.finish()
     try:
-        report = metrics(y, p, w)
+        return metrics(y, p, w)
     except ValueError as e:  # checked above; what remains (weights sum to zero...) is one line
         raise FtrlError(f"cannot evaluate: {e}") from None
-    if metrics_out is not None:
-        write_metrics(metrics_out, report)
-    if as_json:
-        print(json.dumps(report, indent=2))
-    else:
-        print(format_report(report))
 
 
 def read_predictions(path: str) -> np.ndarray:
@@ -155,7 +169,7 @@ def format_report(report: dict) -> str:
     >>> print(format_report(evaluate_regression([1.0, 3.0], [1.0, 2.0])).splitlines()[3])
     r2               0.500000
     """
-    rows = [(k.replace("_", " "), str(v) if k == "count" else f"{v:.6f}")
+    rows = [(k.replace("_", " "), str(v) if isinstance(v, int) else f"{v:.6f}")
             for k, v in report.items()]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)

@@ -17,17 +17,19 @@ from ftrl_cli.kernels.predict import score as score_rows
 from ftrl_cli.kernels.text import LINE_BYTES, format_values
 from ftrl_cli.outputs import open_output
 from ftrl_cli.pipeline import prefetch
-from ftrl_cli.readers import read_batches, resolve_spec
+from ftrl_cli.readers import MAX_LINE_BYTES, ErrorPolicy, read_batches, resolve_spec
 from ftrl_cli.readers.base import Batch
 from ftrl_cli.readers.columns import check_columns
 from ftrl_cli.readers.compat import model_reader
+from ftrl_cli.readers.rejects import error_policy
 from ftrl_cli.sampling import negative_rate, recalibrated
 
 
 def scored_batches(inputs: list[str], model: str | checkpoint.Checkpoint, reader: dict,
                    raw: bool = False, label_hint: str | None = None,
-                   recalibrate: bool = True,
-                   verify: bool = True) -> Iterator[tuple[Batch, np.ndarray]]:
+                   recalibrate: bool = True, verify: bool = True,
+                   errors: ErrorPolicy | None = None, max_line_bytes: int = MAX_LINE_BYTES,
+                   ) -> Iterator[tuple[Batch, np.ndarray]]:
     """Yield each input batch with its predictions (probabilities, or margins if ``raw``;
     a squared-loss model's predictions are its margins).
 
@@ -36,7 +38,8 @@ def scored_batches(inputs: list[str], model: str | checkpoint.Checkpoint, reader
     model's loss reads them; with ``label_hint`` a csv/tsv input must have the label column
     (the hint ends the error).  A model trained on down-sampled negatives has its scores
     recalibrated for the unsampled traffic unless ``recalibrate`` is false (see
-    ``ftrl_cli.sampling``). ``verify`` checks a model file's checksums.
+    ``ftrl_cli.sampling``). ``verify`` checks a model file's checksums.  ``errors`` and
+    ``max_line_bytes`` go to ``read_batches``.
     """
     check_inputs(inputs)
     ckpt = model if isinstance(model, checkpoint.Checkpoint) else checkpoint.load(
@@ -62,32 +65,49 @@ def scored_batches(inputs: list[str], model: str | checkpoint.Checkpoint, reader
         return s if undo is None else undo(s)
 
     # Scoring has no order dependency: both cores parse and score, batches stay in order.
-    for batch in prefetch(read_batches(inputs, spec, workers=2, score=score)):
+    batches = read_batches(inputs, spec, workers=2, score=score, errors=errors,
+                           max_line_bytes=max_line_bytes)
+    for batch in prefetch(batches):
         yield batch, batch.scores
 
 
 def format_lines(batch: Batch, preds: np.ndarray) -> bytes:
-    """Text for a batch: ``prediction`` per line, ``tag prediction`` where a tag exists.
+    """Text for a batch: ``prediction`` per line, ``tag prediction`` where a tag exists, an
+    empty line where a record was skipped.
 
     >>> b = Batch(np.zeros(3, np.int32), np.zeros(0, np.int32), np.zeros(0), 4, np.zeros(2),
     ...           np.ones(2), np.arange(1, 3), "x", ["a", None])
     >>> format_lines(b, np.array([0.5, 0.25]))
     b'a 0.500000000\\n0.250000000\\n'
+    >>> b.skipped = [(1, None), (2, None)]
+    >>> format_lines(b, np.array([0.5, 0.25]))
+    b'a 0.500000000\\n\\n0.250000000\\n\\n'
     """
     buf = np.empty(len(preds) * LINE_BYTES, dtype=np.uint8)
     text = buf[: format_values(np.ascontiguousarray(preds, dtype=np.float64), buf)].tobytes()
-    if batch.tags is None:
-        return text
-    lines = text.decode("ascii").splitlines()
-    return "".join(f"{t} {v}\n" if t else f"{v}\n"
-                   for t, v in zip(batch.tags, lines)).encode("utf-8")
+    if batch.tags is not None:
+        lines = text.decode("ascii").splitlines()
+        text = "".join(f"{t} {v}\n" if t else f"{v}\n"
+                       for t, v in zip(batch.tags, lines)).encode("utf-8")
+    if batch.skipped:
+        rows = text.splitlines(keepends=True)
+        for i, _ in reversed(batch.skipped):
+            rows.insert(i, b"\n")
+        text = b"".join(rows)
+    return text
 
 
 def run_predict(inputs: list[str], model_path: str, output: str | None, raw: bool,
-                reader: dict, recalibrate: bool = True, verify: bool = True) -> None:
+                reader: dict, recalibrate: bool = True, verify: bool = True,
+                errors: dict | None = None, max_line_bytes: int = MAX_LINE_BYTES) -> None:
     prepare_for_run()
-    scored = scored_batches(inputs, model_path, reader, raw, recalibrate=recalibrate,
-                            verify=verify)
+    with error_policy(**(errors or {})) as policy:
+        scored = scored_batches(inputs, model_path, reader, raw, recalibrate=recalibrate,
+                                verify=verify, errors=policy, max_line_bytes=max_line_bytes)
+        _write(scored, output)
+
+
+def _write(scored: Iterator[tuple[Batch, np.ndarray]], output: str | None) -> None:
     if output is None or output == "-":
         binary = getattr(sys.stdout, "buffer", None)  # absent when stdout is redirected in-process
         for batch, preds in scored:

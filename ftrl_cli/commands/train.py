@@ -22,8 +22,9 @@ from ftrl_cli.losses import LOGISTIC, Loss, by_name
 from ftrl_cli.model import Model
 from ftrl_cli.pipeline import prefetch
 from ftrl_cli.progress import Progress
-from ftrl_cli.readers import Batch, read_batches, resolve_spec
+from ftrl_cli.readers import MAX_LINE_BYTES, Batch, ErrorPolicy, read_batches, resolve_spec
 from ftrl_cli.readers.columns import check_columns
+from ftrl_cli.readers.rejects import error_policy
 from ftrl_cli.resume import RunState, checkpoint_options, default_checkpoint, file_digests
 from ftrl_cli.run_metrics import train_metrics, write_metrics
 from ftrl_cli.sampling import NegativeSampler, Sampling
@@ -39,13 +40,15 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
               holdout: dict | None = None, crosses: dict | None = None,
               verify: bool = True, checkpoint_every: str | None = None,
               checkpoint_path: str | None = None, resume: bool = False,
-              options: dict | None = None, metrics_out: str | None = None) -> None:
+              options: dict | None = None, metrics_out: str | None = None,
+              errors: dict | None = None, max_line_bytes: int = MAX_LINE_BYTES) -> None:
     """``ftrl train``. ``crosses``: ``interactions``/``vw_interactions`` given on the command
     line; None continues with the ``--init-model``'s crosses (none for a new model). With
     ``checkpoint_every`` (``--checkpoint-every``) it writes resumable checkpoints to
     ``checkpoint_path`` (default: beside ``output``), and ``resume`` goes on from there;
     ``options`` are the command's options that decide the result, which a resumed run must
-    repeat. ``metrics_out``: where to write the run's metrics as JSON."""
+    repeat. ``metrics_out``: where to write the run's metrics as JSON. ``errors`` and
+    ``max_line_bytes``: what to do with malformed records (``ftrl_cli.readers.rejects``)."""
     prepare_for_run()
     sampling = sampling or Sampling()
     check_inputs(inputs)
@@ -108,7 +111,8 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
         state = resumed.state
         start -= resumed.meta["seconds"]
     spec = replace(spec, columns=columns)
-    with signals.catching() if resumable else nullcontext() as interrupts:
+    with error_policy(**(errors or {})) as policy, \
+            signals.catching() if resumable else nullcontext() as interrupts:
         saver = None
         if resumable:
             saver = run_checkpoint.RunCheckpoints(
@@ -119,8 +123,11 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
 
         def one_pass() -> None:
             nonlocal state
+            index = state.pass_index
+            # a later pass skips the same records; they were counted in the first one
             train_pass(model, inputs, spec, batch_size, progress, reader_thread, rule, sampler,
-                       state.pass_index, state, saver.after_batch if saver else None, rows)
+                       index, state, saver.after_batch if saver else None, rows,
+                       policy if index == 0 else policy.silent(), max_line_bytes)
             state = RunState(state.pass_index + 1)
 
         done, holdout_lines = run_passes(model, passes, rule, progress, one_pass, stopping,
@@ -130,6 +137,8 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
         saver.finish()
     seconds = time.perf_counter() - start
     progress.summary(done, model.iterations, seconds, holdout_lines)
+    if policy.skip and not quiet:
+        print(f"skipped records = {policy.skipped}", file=sys.stderr)
     if sampler is not None and not quiet:
         print(f"negatives dropped = {sampler.dropped} (kept at rate {sampler.rate:g})",
               file=sys.stderr)
@@ -139,6 +148,7 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
             iterations=model.iterations, average_loss=progress.average_loss, seconds=seconds,
             holdout_losses=stopping.losses if stopping is not None else None,
             best_pass=stopping.best_pass if stopping is not None else None,
+            skipped=policy.skipped,
             negatives_dropped=sampler.dropped if sampler is not None else None))
 
 
@@ -158,13 +168,15 @@ def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
                holdout: Holdout | None = None, sampler: NegativeSampler | None = None,
                pass_index: int = 0, start: RunState | None = None,
                on_batch: Callable[[RunState, Batch], None] | None = None,
-               batch_rows: int = BATCH_ROWS) -> None:
+               batch_rows: int = BATCH_ROWS, errors: ErrorPolicy | None = None,
+               max_line_bytes: int = MAX_LINE_BYTES) -> None:
     """One pass over ``inputs``; the last, partial step is applied at the end, as in Keras.
 
     With ``holdout``, its records are scored in their places instead of trained on. With
     ``sampler``, the negatives it drops from the records to train on (drawn afresh for each
     ``pass_index``) are neither trained on nor counted.  ``start``: where an interrupted
     pass stood; ``on_batch`` is told where the pass stands after each batch learnt from.
+    ``errors`` says what to do with malformed records (see ``ftrl_cli.readers.rejects``).
     """
     seen = start.records if start is not None else 0
     split = holdout.splitter(seen) if holdout is not None else no_holdout
@@ -178,10 +190,13 @@ def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
     # Without the reader thread everything runs on this one.
     batches = read_batches(inputs, spec, workers=2 if reader_thread else 1,
                            batch_rows=batch_rows,
-                           start=start.position if start is not None else None)
+                           start=start.position if start is not None else None,
+                           errors=errors, max_line_bytes=max_line_bytes)
     last = None  # the last non-empty batch trained on: where the end-of-pass step is reported
     try:
         for batch in prefetch(batches, depth=1) if reader_thread else batches:
+            if not len(batch):  # only skipped records
+                continue
             missing = np.flatnonzero(np.isnan(batch.labels))
             if missing.size:
                 need = "0/1 or -1/1" if model.loss.probabilistic else "a number"
@@ -195,6 +210,8 @@ def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
             if on_batch is not None:
                 seen += len(batch)
                 on_batch(RunState(pass_index, batch.end, seen), batch)
+        if errors is not None:
+            errors.finish()
         model.flush()
     except NonFiniteError as e:
         # The end-of-pass step (row None) follows the last record read.

@@ -15,12 +15,14 @@ import numpy as np
 from ftrl_cli.errors import FtrlError
 from ftrl_cli.hashing import HASH_MODES
 from ftrl_cli.readers._parse_driver import CHUNK_BYTES, run_plan
+from ftrl_cli.readers._skip import MAX_LINE_BYTES
 from ftrl_cli.readers.base import Batch, FeatureSpec, ReadPosition, scored
 from ftrl_cli.readers.crosses_spec import build, parse_interactions
 from ftrl_cli.readers.delimited import CRITEO_COLUMNS, delimited_plan
 from ftrl_cli.readers.detect import FORMATS, detect_format
 from ftrl_cli.readers.libsvm import libsvm_plan
 from ftrl_cli.readers.parallel import ParallelParser
+from ftrl_cli.readers.rejects import ErrorPolicy
 from ftrl_cli.readers.source import open_source
 from ftrl_cli.readers.vw import vw_plan
 
@@ -28,7 +30,9 @@ __all__ = [
     "Batch",
     "CHUNK_BYTES",
     "CRITEO_COLUMNS",
+    "ErrorPolicy",
     "FORMATS",
+    "MAX_LINE_BYTES",
     "FeatureSpec",
     "ReadPosition",
     "detect_format",
@@ -152,6 +156,8 @@ def read_batches(
     workers: int = 1,
     score: Callable[[Batch], np.ndarray] | None = None,
     start: ReadPosition | None = None,
+    errors: ErrorPolicy | None = None,
+    max_line_bytes: int = MAX_LINE_BYTES,
 ) -> Iterator[Batch]:
     """Stream the records of ``paths`` (``-`` is stdin) one source after another.
 
@@ -160,8 +166,11 @@ def read_batches(
     file's start) with line numbers going on from there.
 
     A malformed record raises ``InputError`` naming its file and line, once every record
-    before it has been yielded (so a stream's predictions up to it get written).
-    ``chunk_bytes`` is how much is read at a time.
+    before it has been yielded (so a stream's predictions up to it get written).  A line of
+    more than ``max_line_bytes`` bytes is a malformed record.  With ``errors`` set to skip,
+    malformed records are cut out instead and handed on in ``Batch.skipped``, and the
+    policy counts them as the Batches come out (see ``ftrl_cli.readers.rejects``).
+    ``chunk_bytes`` is how much is read at a time (at most ``max_line_bytes + 1``).
 
     With ``workers=1`` every Batch has ``batch_rows`` records except the last one of each
     source, and memory use is about ``chunk_bytes`` plus one batch.  With ``workers >= 2``
@@ -184,6 +193,13 @@ def read_batches(
     [[1.0, 0.0]]
     >>> [b.lines.tolist() for b in read_batches([p], FeatureSpec("vw", hash_bits=10), workers=2)]
     [[1, 2]]
+    >>> p = tempfile.mktemp(suffix=".vw"); _ = open(p, "w").write("1 |u a\\nx |u b\\n0 |u\\n")
+    >>> policy = ErrorPolicy(skip=True)
+    >>> [(b.lines.tolist(), [(i, str(r)) for i, r in b.skipped])
+    ...  for b in read_batches([p], FeatureSpec("vw", hash_bits=10), errors=policy)]
+    [([1, 3], [(1, "...:2: bad label 'x' (expected 1, 0 or -1)")])]
+    >>> policy.skipped
+    1
     """
     if spec.format not in _PLANS:
         raise FtrlError(f"unknown format '{spec.format}'")
@@ -193,7 +209,19 @@ def read_batches(
         raise ValueError("batch_rows and chunk_bytes must be positive")
     if workers < 1:
         raise ValueError("workers must be positive")
-    parser = ParallelParser(workers, score) if workers > 1 else None
+    if max_line_bytes < 1:
+        raise ValueError("max_line_bytes must be positive")
+    skip = errors is not None and errors.skip
+    batches = _read(paths, spec, batch_rows, chunk_bytes, workers, score, skip, max_line_bytes,
+                    start)
+    yield from errors.watch(batches) if skip else batches
+
+
+def _read(paths: Sequence[str], spec: FeatureSpec, batch_rows: int, chunk_bytes: int,
+          workers: int, score: Callable[[Batch], np.ndarray] | None, skip: bool,
+          max_line_bytes: int, start: ReadPosition | None) -> Iterator[Batch]:
+    chunk_bytes = min(chunk_bytes, max_line_bytes + 1)
+    parser = ParallelParser(workers, score, skip) if workers > 1 else None
     try:
         for i, path in enumerate(paths):
             if start is not None and i < start.input:
@@ -212,14 +240,17 @@ def read_batches(
                     # stdin may be a live stream: one thread, batches cut when it runs dry.
                     batches = scored(run_plan(source, plan, spec.hash_bits, batch_rows,
                                               chunk_bytes, ready=source.ready,
-                                              offset=source.tell()), score)
+                                              offset=source.tell(), skip=skip,
+                                              max_line_bytes=max_line_bytes), score)
                 elif parser is None:
                     batches = scored(run_plan(source, plan, spec.hash_bits, batch_rows,
-                                              chunk_bytes, offset=source.tell()), score)
+                                              chunk_bytes, offset=source.tell(), skip=skip,
+                                              max_line_bytes=max_line_bytes), score)
                 else:
                     quoting = spec.format in ("csv", "tsv")
                     batches = parser.run(source, plan, spec.hash_bits, batch_rows, chunk_bytes,
-                                         quotes_span_lines=quoting, offset=source.tell())
+                                         quotes_span_lines=quoting, offset=source.tell(),
+                                         max_line_bytes=max_line_bytes)
                 for batch in batches:
                     batch.end = batch.end._replace(input=i)
                     yield batch

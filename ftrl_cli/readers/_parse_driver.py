@@ -18,9 +18,12 @@ import numpy as np
 from ftrl_cli.errors import FtrlError, InputError
 from ftrl_cli.hashing import HASH_PAD
 from ftrl_cli.readers import _parse_common as pc
+from ftrl_cli.readers import _skip
+from ftrl_cli.readers._skip import BadRecord
 from ftrl_cli.readers.base import Batch, ReadPosition
 from ftrl_cli.readers.crosses_spec import Crosses
 from ftrl_cli.readers.crossing import add_crosses
+from ftrl_cli.readers.rejects import Reject
 
 # A megabyte at a time: with two parse workers the first records are scored sooner, the
 # last blocks keep both cores busy, and the blocks in flight with their Batches take a few
@@ -111,7 +114,7 @@ class _Outputs:
     def grow_fix(self) -> None:
         self._alloc_fix(2 * len(self.fix_idx))
 
-    def absorb(self, buf: np.ndarray, st: np.ndarray, r0: int, source: str) -> InputError | None:
+    def absorb(self, buf: np.ndarray, st: np.ndarray, r0: int, source: str) -> BadRecord | None:
         """Finish what needs Python while ``buf`` still holds the rows' bytes.
 
         A value out of range is returned as an error, the rows cut back to those before it.
@@ -131,7 +134,7 @@ class _Outputs:
         return error
 
     def _apply_fixups(self, buf: np.ndarray, nfix: int, st: np.ndarray,
-                      source: str) -> InputError | None:
+                      source: str) -> BadRecord | None:
         # one bytes copy of the region and a list comprehension: far cheaper per value
         # than slicing the array for each one
         starts, ends = self.fix_s[:nfix], self.fix_e[:nfix]
@@ -151,7 +154,9 @@ class _Outputs:
             j = int(np.flatnonzero(~np.isfinite(values))[0])
             row = int(owner[j])
             text = raw[starts[j] - lo : ends[j] - lo].decode("ascii")
-            error = InputError(source, int(self.lines[row]), f"number out of range '{text}'")
+            error = BadRecord(InputError(source, int(self.lines[row]),
+                                         f"number out of range '{text}'"),
+                              int(starts[j]), int(ends[j]))
             keep = owner < row
             values, idx, kind, per_row = values[keep], idx[keep], kind[keep], per_row[keep]
             st[pc.ROWS] = row
@@ -192,13 +197,16 @@ def index_dtype(batch_rows: int, hash_bits: int) -> type:
     return np.int32 if max(batch_rows, 1 << hash_bits) <= _INT32_MAX else np.int64
 
 
-def _error(plan: Plan, st: np.ndarray, buf: np.ndarray, source: str) -> InputError:
+def _error(plan: Plan, st: np.ndarray, buf: np.ndarray, source: str) -> BadRecord:
     s, e = int(st[pc.ERR_START]), int(st[pc.ERR_END])
     text = buf[s : min(e, s + 60)].tobytes().decode("utf-8", "replace")
     if e - s > 60:
         text += "..."
-    message = plan.describe(int(st[pc.ERR]), text, int(st[pc.ERR_ARG]))
-    return InputError(source, int(st[pc.ERR_LINE]), message)
+    code = int(st[pc.ERR])
+    message = plan.describe(code, text, int(st[pc.ERR_ARG]))
+    # an unterminated quote runs to the end of the input: the line it opens on is the bad one
+    last = s + 1 if code == pc.E_UNTERMINATED else e
+    return BadRecord(InputError(source, int(st[pc.ERR_LINE]), message), int(st[pc.POS]), last)
 
 
 class Cutter:
@@ -221,8 +229,12 @@ class Cutter:
         first_line: int,
         lines: int | None = None,
         nnz_per_row: float = _NNZ_PER_ROW_GUESS,
+        skip: bool = False,
     ) -> None:
         self.plan = plan
+        self.skip = skip
+        self.skipped: list[tuple[int, Reject]] = []  # since the last Batch cut
+        self.discarding = False  # dropping the rest of a bad line not read whole yet
         self.source = source
         self.batch_rows = batch_rows
         self.mask = (1 << hash_bits) - 1
@@ -280,27 +292,41 @@ class Cutter:
 
         With ``final`` the bytes up to ``end`` are all there is: the last Batch (fewer rows)
         is yielded too.  A malformed record raises ``InputError`` after a Batch of the
-        records parsed before it.
+        records parsed before it; with ``skip`` it is noted in ``skipped`` and parsing
+        resumes after its line.
         """
         plan, st = self.plan, self.st
         args = (self.mask, *plan.params, *((scratch,) if plan.needs_scratch else ()))
         while True:
+            if self.discarding:
+                self.discarding = not _skip.drop_rest(st, buf, end, final)
+                if self.discarding:
+                    return
             out = self.out
             r0 = int(st[pc.ROWS])
             meta = out.meta_arrays() if plan.takes_meta else ()
             status = plan.kernel(buf, end, final, st, *out.arrays(), *args, *meta)
-            error = out.absorb(buf, st, r0, self.source)
-            if error is None and status == pc.ERROR:
-                error = _error(plan, st, buf, self.source)
-            if error is not None:
-                # the records before the bad one come out first, so that a stream's
-                # predictions up to it are written before the run stops
-                yield from self.flush()
-                raise error
+            bad = out.absorb(buf, st, r0, self.source)
+            if bad is None and status == pc.ERROR:
+                bad = _error(plan, st, buf, self.source)
+            if bad is not None:
+                skip = _skip.skip_record(buf, end, bad)
+                if not (skip.line_ended or final):
+                    # read on until the bad line is all in: it is then noted whole (or as
+                    # too long), as with any other block size or number of threads
+                    return
+                if not self.skip:
+                    # the records before the bad one come out first, so that a stream's
+                    # predictions up to it are written before the run stops
+                    yield from self.flush()
+                    raise bad.error
+                self.skipped.append((int(st[pc.ROWS]), skip.reject))
+                _skip.step_over(st, buf, skip.resume)
+                continue
             if status == pc.NEED_MORE:
                 return
             if status == pc.ROWS_FULL:
-                yield self._batch()
+                yield self._cut()
                 self._next_outputs()
             elif status == pc.NNZ_FULL:
                 out.grow_nnz(int(st[pc.NNZ]))
@@ -308,15 +334,36 @@ class Cutter:
                 if int(st[pc.ROWS]) == r0:
                     out.grow_fix()
             else:
-                if st[pc.ROWS]:
-                    yield self._batch()
+                if st[pc.ROWS] or self.skipped:
+                    yield self._cut()
                 return
 
     def flush(self) -> Iterator[Batch]:
-        """Yield the records parsed so far as a (short) Batch, if there are any."""
+        """Yield the records parsed (and skipped) so far as a (short) Batch, if any."""
         if self.st[pc.ROWS]:
-            yield self._batch()
+            yield self._cut()
             self._next_outputs()
+        elif self.skipped:
+            yield self._cut()  # no rows: the output arrays stay as they are
+
+    def _cut(self) -> Batch:
+        batch = self._batch()
+        if self.skipped:
+            batch.skipped, self.skipped = self.skipped, []
+        return batch
+
+    def too_long(self, buf: np.ndarray, end: int, limit: int) -> Iterator[Batch]:
+        """The record at ``pos`` has more than ``limit`` bytes and no end in ``buf[:end]``:
+        a malformed record (its bytes are dropped up to its newline with ``skip``)."""
+        error = InputError(self.source, self.line, _skip.too_long(limit))
+        if not self.skip:
+            yield from self.flush()
+            raise error
+        raw = buf[self.pos : self.pos + limit].tobytes()
+        self.skipped.append((int(self.st[pc.ROWS]), Reject(error.source, error.line,
+                                                          error.message, raw)))
+        self.st[pc.POS] = end
+        self.discarding = True
 
     def _batch(self) -> Batch:
         self.parsed_rows += int(self.st[pc.ROWS])
@@ -344,10 +391,15 @@ def run_plan(
     chunk_bytes: int = CHUNK_BYTES,
     ready: Callable[[], bool] | None = None,
     offset: int = 0,
+    *,
+    skip: bool = False,
+    max_line_bytes: int = _skip.MAX_LINE_BYTES,
 ) -> Iterator[Batch]:
     """Parse ``source`` with ``plan`` and yield Batches of ``batch_rows`` records (last: fewer).
 
     ``offset``: where ``source``'s next byte stands in the input, for ``Batch.end``.
+    A line of more than ``max_line_bytes`` bytes is a malformed record: the buffer never
+    grows past that.  With ``skip`` malformed records are skipped (see ``Cutter``).
 
     ``ready`` (for live streams) says whether more input can be read without waiting; when
     it cannot, the records parsed so far are yielded at once instead of waiting for a full
@@ -362,9 +414,12 @@ def run_plan(
     [2, 1]
     """
     # HASH_PAD spare bytes after the data let the kernels hash without bounds branches
-    buf = np.zeros(max(chunk_bytes, 1) + HASH_PAD, np.uint8)
+    # a line of max_line_bytes and its newline fit; a full buffer without one is too long
+    cap = max_line_bytes + 1
+    buf = np.zeros(min(max(chunk_bytes, 1), cap) + HASH_PAD, np.uint8)
     scratch = np.zeros_like(buf) if plan.needs_scratch else None
-    cutter = Cutter(plan, hash_bits, batch_rows, source.name, first_line=plan.start_line)
+    cutter = Cutter(plan, hash_bits, batch_rows, source.name, first_line=plan.start_line,
+                    skip=skip)
     cutter.offset = offset
     end = 0
     while True:
@@ -376,7 +431,7 @@ def run_plan(
             cutter.offset += pos
         if end == len(buf) - HASH_PAD:
             # one record is longer than the buffer
-            bigger = np.zeros(2 * end + HASH_PAD, np.uint8)
+            bigger = np.zeros(min(2 * end, cap) + HASH_PAD, np.uint8)
             bigger[:end] = buf[:end]
             buf = bigger
             if scratch is not None:
@@ -387,5 +442,7 @@ def run_plan(
         yield from cutter.parse(buf, end, final, scratch)
         if final:
             return
+        if end - cutter.pos > max_line_bytes:
+            yield from cutter.too_long(buf, end, max_line_bytes)
         if ready is not None and not ready():
             yield from cutter.flush()

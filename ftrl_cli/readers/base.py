@@ -11,6 +11,8 @@ import numpy as np
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
+    from ftrl_cli.readers.rejects import Reject
+
 
 @dataclass(frozen=True)
 class FeatureSpec:
@@ -110,7 +112,9 @@ class Batch:
     ``ReadPosition``; None when not known). ``base`` holds each record's base margin (Vowpal
     Wabbit's "initial prediction", ``label importance base``): it is added to the record's
     margin before the sigmoid, in training and in scoring; ``None`` when no record of the
-    batch has one.
+    batch has one. ``skipped`` (with ``--on-error skip``) lists the malformed records cut
+    out of the stream since the previous Batch, each with the number of this Batch's records
+    before it; a Batch may then have no records and only skipped ones.
 
     >>> b = Batch(np.array([0, 1, 1]), np.array([3], np.int32), np.array([2.0]), 4,
     ...           np.zeros(2), np.ones(2), np.arange(1, 3), "x")
@@ -130,6 +134,7 @@ class Batch:
     scores: np.ndarray | None = field(default=None)
     base: np.ndarray | None = field(default=None)
     end: ReadPosition | None = field(default=None)
+    skipped: list[tuple[int, Reject]] | None = field(default=None)
     _X: sp.csr_matrix | None = field(default=None, init=False, repr=False, compare=False)
 
     @property

@@ -37,7 +37,9 @@ from ftrl_cli.errors import FtrlError, InputError
 from ftrl_cli.hashing import HASH_PAD
 from ftrl_cli.kernels.jit import njit
 from ftrl_cli.readers._parse_driver import _NNZ_PER_ROW_GUESS, ByteSource, Cutter, Plan, run_plan
+from ftrl_cli.readers._skip import MAX_LINE_BYTES, empty_batch, too_long
 from ftrl_cli.readers.base import Batch, scored
+from ftrl_cli.readers.rejects import Reject
 
 INFLIGHT_PER_WORKER = 2
 # test hook: called with the number of blocks in flight after each submission
@@ -70,16 +72,27 @@ def _fill(source: ByteSource, view: memoryview) -> int:
     return n
 
 
+@dataclass
+class _LongLine:
+    """In place of a block: a line of more than ``limit`` bytes, dropped; ``head`` is its
+    first ``limit`` bytes."""
+
+    head: bytes
+    limit: int
+
+
 class _Blocks:
     """Successive blocks of a source, each cut after its last newline.
 
     Parsed blocks' buffers come back through ``recycle`` and are filled again, which spares
-    allocating and zeroing a new one per block.
+    allocating and zeroing a new one per block.  No buffer grows past ``limit + 1`` bytes:
+    a line longer than ``limit`` comes out as a ``_LongLine``.
     """
 
-    def __init__(self, source: ByteSource, block_bytes: int) -> None:
+    def __init__(self, source: ByteSource, block_bytes: int, limit: int = MAX_LINE_BYTES) -> None:
         self.source = source
-        self.block_bytes = block_bytes
+        self.limit = limit
+        self.block_bytes = min(block_bytes, limit + 1)
         self.carry = b""
         self.ended = False
         self.offset = 0  # where the next block starts in the source
@@ -90,7 +103,7 @@ class _Blocks:
         if len(buf) == self.block_bytes + HASH_PAD:
             self._spare.append(buf)
 
-    def next(self) -> tuple[bytearray, int, int] | None:
+    def next(self) -> tuple[bytearray, int, int] | _LongLine | None:
         """``(buf, cut, end)``: ``buf[:cut]`` is whole lines (or the source's last bytes),
         ``buf[:end]`` everything read that no earlier block held; None at the end.
 
@@ -102,7 +115,7 @@ class _Blocks:
         if 2 * len(carry) <= self.block_bytes:
             buf = self._spare.pop() if self._spare else bytearray(self.block_bytes + HASH_PAD)
         else:  # after a very long line
-            buf = bytearray(2 * len(carry) + HASH_PAD)
+            buf = bytearray(min(2 * len(carry), self.limit + 1) + HASH_PAD)
         buf[: len(carry)] = carry
         end = len(carry)
         while True:
@@ -118,10 +131,27 @@ class _Blocks:
                 self.carry = bytes(memoryview(buf)[cut:end])
                 self.offset += cut
                 return buf, cut, end
+            if stop > self.limit:
+                return self._drop_line(buf)
             # one line is longer than the block
-            bigger = bytearray(2 * stop + HASH_PAD)
+            bigger = bytearray(min(2 * stop, self.limit + 1) + HASH_PAD)
             bigger[:end] = memoryview(buf)[:end]
             buf = bigger
+
+    def _drop_line(self, buf: bytearray) -> _LongLine:
+        """Read past the newline of the too long line that fills ``buf``, a buffer at a time."""
+        long_line = _LongLine(bytes(memoryview(buf)[: self.limit]), self.limit)
+        stop = len(buf) - HASH_PAD
+        while True:
+            end = _fill(self.source, memoryview(buf)[:stop])
+            nl = buf.find(b"\n", 0, end)
+            if nl >= 0:
+                self.carry = bytes(memoryview(buf)[nl + 1 : end])
+                return long_line
+            if end < stop:
+                self.ended = True
+                self.carry = b""
+                return long_line
 
 
 class _Rest:
@@ -172,11 +202,13 @@ class ParallelParser:
     [[1, 2], [3]]
     """
 
-    def __init__(self, workers: int, score: Callable[[Batch], np.ndarray] | None = None) -> None:
+    def __init__(self, workers: int, score: Callable[[Batch], np.ndarray] | None = None,
+                 skip: bool = False) -> None:
         if workers < 2:
             raise ValueError("a parallel parser needs at least 2 workers")
         self.workers = workers
         self.score = score
+        self.skip = skip
         self.max_inflight = INFLIGHT_PER_WORKER * workers
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="ftrl-parse")
         self._nnz_per_row = float(_NNZ_PER_ROW_GUESS)
@@ -201,14 +233,16 @@ class ParallelParser:
         *,
         quotes_span_lines: bool = False,
         offset: int = 0,
+        max_line_bytes: int = MAX_LINE_BYTES,
     ) -> Iterator[Batch]:
         """Parse ``source`` (its header already consumed by ``plan``) in blocks of about
         ``block_bytes``, yielding Batches in input order; ``quotes_span_lines`` for csv/tsv;
         ``offset``: where ``source``'s next byte stands in the input, for ``Batch.end``.
 
-        Same records, line numbers and errors as ``run_plan``; Batches also end at block ends.
+        Same records, line numbers, errors and skipped records as ``run_plan``; Batches also
+        end at block ends.
         """
-        blocks = _Blocks(source, block_bytes)
+        blocks = _Blocks(source, block_bytes, max_line_bytes)
         blocks.offset = offset
         pending: deque[Future[_Parsed]] = deque()
         line = plan.start_line
@@ -225,6 +259,9 @@ class ParallelParser:
                     raise
                 if block is None:
                     break
+                if isinstance(block, _LongLine):
+                    pending.append(self._long_line(block, source.name, 1 << hash_bits))
+                    continue
                 buf, cut, end = block
                 start = blocks.offset - cut
                 if quotes_span_lines and buf.find(b'"', 0, end) >= 0:
@@ -233,7 +270,8 @@ class ParallelParser:
                     rest = _Rest(memoryview(buf)[:end], blocks.source)
                     later = replace(plan, start_line=line)
                     yield from scored(run_plan(rest, later, hash_bits, batch_rows, block_bytes,
-                                               offset=start), self.score)
+                                               offset=start, skip=self.skip,
+                                               max_line_bytes=max_line_bytes), self.score)
                     return
                 job = self._pool.submit(
                     self._parse, plan, buf, cut, hash_bits, batch_rows, blocks, start
@@ -246,6 +284,19 @@ class ParallelParser:
         finally:
             for job in pending:
                 job.cancel()
+
+    def _long_line(self, block: _LongLine, source: str, n_features: int) -> Future[_Parsed]:
+        """A too long line as a parsed block of one line (line numbers from 0)."""
+        error = InputError(source, 0, too_long(block.limit))
+        if self.skip:
+            reject = Reject(source, 0, error.message, block.head)
+            batch = empty_batch(n_features, source, [(0, reject)])
+            parsed = _Parsed(list(scored(iter([batch]), self.score)), 1, None)
+        else:
+            parsed = _Parsed([], 1, error)
+        done: Future[_Parsed] = Future()
+        done.set_result(parsed)
+        return done
 
     def _parse(
         self, plan: Plan, buf: bytearray, cut: int, hash_bits: int, batch_rows: int,
@@ -261,6 +312,7 @@ class ParallelParser:
             first_line=0,
             lines=count_newlines(arr, cut) + 1,
             nnz_per_row=self._nnz_per_row * 1.125 + 1,
+            skip=self.skip,
         )
         cutter.offset = offset
         scratch = _scratch(len(arr)) if plan.needs_scratch else None
@@ -286,6 +338,8 @@ def _hand_out(job: Future[_Parsed], first_line: int) -> Generator[Batch, None, i
     for batch in parsed.batches:
         batch.lines += first_line
         batch.end = batch.end._replace(line=batch.end.line + first_line)
+        for _, reject in batch.skipped or ():
+            reject.line += first_line
         yield batch
     err = parsed.error
     if isinstance(err, InputError):
