@@ -252,7 +252,8 @@ def _read(paths: Sequence[str], spec: FeatureSpec, batch_rows: int, chunk_bytes:
                                          quotes_span_lines=quoting, offset=source.tell(),
                                          max_line_bytes=max_line_bytes)
                 for batch in batches:
-                    batch.end = batch.end._replace(input=i)
+                    if batch.end is not None:
+                        batch.end = batch.end._replace(input=i)
                     yield batch
             finally:
                 if path != "-":

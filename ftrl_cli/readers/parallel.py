@@ -337,7 +337,8 @@ def _hand_out(job: Future[_Parsed], first_line: int) -> Generator[Batch, None, i
     parsed = job.result()
     for batch in parsed.batches:
         batch.lines += first_line
-        batch.end = batch.end._replace(line=batch.end.line + first_line)
+        if batch.end is not None:  # a too long line skipped alone has no end of its own
+            batch.end = batch.end._replace(line=batch.end.line + first_line)
         for _, reject in batch.skipped or ():
             reject.line += first_line
         yield batch
