@@ -319,22 +319,27 @@ def export(model_path, keras_output, no_verify) -> None:
 @click.argument("keras_path", metavar="MODEL.keras")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="The ftrl model (Parquet) to write.")
+@click.option("--features-from", type=click.Path(dir_okay=False), default=None,
+              metavar="MODEL",
+              help="Take the feature spec from this ftrl model or ftrl export .keras file.")
 @input_options
 @feature_options
 @cross_options
 @click.pass_context
-def import_keras(ctx: click.Context, keras_path, output, fmt, no_header, columns, hash_bits,
-                 hash_mode, label_column, ignore_columns, numeric_columns, interactions,
-                 quadratic, cubic) -> None:
+def import_keras(ctx: click.Context, keras_path, output, features_from, fmt, no_header,
+                 columns, hash_bits, hash_mode, label_column, ignore_columns, numeric_columns,
+                 interactions, quadratic, cubic) -> None:
     """Write a Keras Dense(1) trained with Ftrl as an ftrl model (for predict, evaluate and
     train --init-model).
 
-    A file from 'ftrl export' knows its features; for any other give --format and the
-    hashing options the records were hashed with (-b must match the model's input).
+    A file from 'ftrl export' knows its features; once Keras saved it again, name the
+    export (or the ftrl model) with --features-from; for any other model give --format and
+    the hashing options the records were hashed with (-b must match the model's input).
 
     \b
     Example:
       ftrl import-keras model.keras -o model.parquet
+      ftrl import-keras trained.keras --features-from model.keras -o model.parquet
       ftrl import-keras clicks.keras -o clicks.parquet --format csv --hash all
     """
     from ftrl_cli.keras_import import import_keras_model
@@ -349,7 +354,7 @@ def import_keras(ctx: click.Context, keras_path, output, fmt, no_header, columns
     given = {k: v for k, v in options.items()
              if ctx.get_parameter_source(sources.get(k, "fmt" if k == "format" else k))
              == ParameterSource.COMMANDLINE or (k == "vw_interactions" and cubic)}
-    done = import_keras_model(keras_path, output, given)
+    done = import_keras_model(keras_path, output, given, features_from)
     click.echo(f"wrote {output}: {done['rows']} rows, 2**{done['hash_bits']} hashed features, "
                f"loss {done['loss']}, iteration {done['iterations']}", err=True)
 

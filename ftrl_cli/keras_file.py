@@ -27,7 +27,10 @@ def import_keras() -> ModuleType:
     """Keras 3, or a one-line error saying how to install it."""
     try:
         import keras
-    except ImportError:
+    except ImportError as e:
+        if e.name != "keras":  # Keras is there, its backend is not
+            raise FtrlError(f"Keras cannot load its backend ({e}): set KERAS_BACKEND to an "
+                            "installed one (jax, torch, tensorflow or numpy)") from None
         raise FtrlError(f"this command needs Keras 3: {INSTALL_HINT}") from None
     if not hasattr(keras, "version") or int(keras.version().split(".")[0]) < 3:
         raise FtrlError(f"this command needs Keras 3, found {getattr(keras, '__version__', '?')}")

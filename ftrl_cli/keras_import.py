@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 import zipfile
 
 import numpy as np
@@ -34,15 +35,18 @@ from ftrl_cli.readers.base import FeatureSpec
 ACTIVATIONS = {"sigmoid": LOGISTIC, "linear": SQUARED}
 
 
-def import_keras_model(path: str, output: str, features: dict) -> dict:
+def import_keras_model(path: str, output: str, features: dict,
+                       features_from: str | None = None) -> dict:
     """Write the Keras model at ``path`` as a checkpoint at ``output``.
 
     ``features`` holds the feature options given (``format``, ``hash_bits``, ``hash_mode``,
     columns and crosses, as ``readers.resolve_spec`` takes them); they override the spec
-    that ``ftrl export`` stored. Returns a summary for the command to print.
+    that ``ftrl export`` stored in ``path``, or in ``features_from`` (an ftrl model or a
+    ``.keras`` file of ``ftrl export``: Keras's own ``model.save`` does not keep the entry).
+    Returns a summary for the command to print.
     """
     check_writable(output)
-    stored = read_keras_entry(path)
+    stored = read_keras_entry(path) or stored_features(features_from)
     keras = import_keras()
     model = load(keras, path)
     dense, n = dense_layer(keras, model, path)
@@ -79,10 +83,26 @@ def read_keras_entry(path: str) -> dict:
     return read_entry(path) or {}
 
 
+def stored_features(path: str | None) -> dict:
+    """The metadata of ``--features-from``: an ftrl model, or an export's ftrl entry."""
+    if path is None:
+        return {}
+    if path.endswith(".keras"):
+        meta = read_keras_entry(path)
+        if not meta:
+            raise FtrlError(f"{path}: no ftrl entry (not written by ftrl export)")
+        return meta
+    return checkpoint.load(path, weights_only=True).meta
+
+
 def load(keras, path: str):
     """The model, compiled as it was saved (optimizer state included)."""
     try:
-        return keras.models.load_model(path)
+        with warnings.catch_warnings():
+            # e.g. "Skipping variable loading for optimizer": an optimizer saved before it
+            # was built has no slots to load, and is built with their starting values
+            warnings.simplefilter("ignore", UserWarning)
+            return keras.models.load_model(path)
     except Exception as e:  # Keras raises many types for a file it cannot read
         text = str(e).strip().splitlines()
         raise FtrlError(f"{path}: Keras cannot load it ({text[0] if text else type(e).__name__})"
@@ -150,7 +170,8 @@ def feature_spec(path: str, stored: dict, given: dict, n: int) -> FeatureSpec:
     base = FeatureSpec.from_dict(stored["features"]).to_dict() if "features" in stored else {}
     if not base and given.get("format") is None:
         raise FtrlError(f"{path}: not written by ftrl export, so the hashing is unknown: give "
-                        "--format and the feature options the records were hashed with")
+                        "--features-from the exported model, or --format and the feature "
+                        "options the records were hashed with")
     options = {**base, "hash_bits": bits, **given}
     if options["hash_bits"] != bits:
         raise FtrlError(f"{path}: -b {options['hash_bits']} does not match the model's input "
