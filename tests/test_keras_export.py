@@ -149,6 +149,27 @@ def test_keras_training_continues_as_init_model(keras, tmp_path, case, batch_siz
     assert got_meta["optimizer"] == ref_meta["optimizer"]
 
 
+@pytest.mark.parametrize("batch_size", [1, 8])
+def test_sparse_records_where_idle_coordinates_stay(keras, tmp_path, batch_size):
+    """On sparse vw records Keras also moves the coordinates a step does not touch, by
+    nothing when the learning rate is constant and there is no shrinkage or weight decay:
+    then Keras continues exactly as ``train --init-model``, whatever the data."""
+    a, ab, out = tmp_path / "a.parquet", tmp_path / "ab.parquet", tmp_path / "a.keras"
+    opts = ["--learning-rate", 0.1, "--l1", 0.1, "--l2", 0.05, "--beta", 1, "--clipnorm", 2,
+            "--batch-size", batch_size]
+    train(sample("train.vw"), "-o", a, "-b", 10, *opts)
+    export(a, out)
+    lines = open(sample("test.vw")).read().splitlines()[:200]
+    (tmp_path / "more.vw").write_text("\n".join(lines) + "\n")
+    train(tmp_path / "more.vw", "-o", ab, "--init-model", a, "--batch-size", batch_size)
+    X, y = hash_records(lines, model=str(out))
+    kmodel, dense = load_keras(keras, out)
+    keras_epoch(kmodel.optimizer, kmodel.trainable_variables, X.toarray(), y, batch_size)
+    kernel, bias = checkpoint.load(str(ab)).serving_weights()
+    np.testing.assert_allclose(dense.kernel.numpy().ravel(), kernel, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(dense.bias.numpy(), [bias], rtol=0, atol=1e-12)
+
+
 @pytest.mark.skipif(not all(__import__("importlib").util.find_spec(m) for m in ("jax", "keras")),
                     reason="needs jax and keras")
 def test_real_model_fit_on_jax(tmp_path):
