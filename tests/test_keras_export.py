@@ -280,7 +280,7 @@ def test_import_a_keras_made_model(keras, tmp_path):
     path = tmp_path / "native.keras"
     kmodel = keras_made_model(keras, path, X[:20], y[:20])
     r = ftrl("import-keras", path, "-o", tmp_path / "m.parquet")
-    assert r.code == 2 and "give --format" in r.err
+    one_line_error(r, "--features-from", "--format and the feature options")
     r = ftrl("import-keras", path, "-o", tmp_path / "m.parquet", "--format", "libsvm",
              "-b", 4)
     assert r.code == 2
