@@ -344,6 +344,7 @@ def import_keras(ctx: click.Context, keras_path, output, features_from, fmt, no_
     """
     from ftrl_cli.keras_import import import_keras_model
     from ftrl_cli.readers.crosses_spec import parse_vw_interactions
+    from ftrl_cli.writelock import output_lock
 
     options = dict(format=fmt, header=not no_header, columns=columns or None,
                    hash_bits=hash_bits, hash_mode=hash_mode, label_column=label_column,
@@ -354,7 +355,8 @@ def import_keras(ctx: click.Context, keras_path, output, features_from, fmt, no_
     given = {k: v for k, v in options.items()
              if ctx.get_parameter_source(sources.get(k, "fmt" if k == "format" else k))
              == ParameterSource.COMMANDLINE or (k == "vw_interactions" and cubic)}
-    done = import_keras_model(keras_path, output, given, features_from)
+    with output_lock(output, 0):  # as train: one writer of a model at a time
+        done = import_keras_model(keras_path, output, given, features_from)
     click.echo(f"wrote {output}: {done['rows']} rows, 2**{done['hash_bits']} hashed features, "
                f"loss {done['loss']}, iteration {done['iterations']}", err=True)
 

@@ -383,3 +383,16 @@ def test_keras_is_optional(tmp_path):
                           cwd=REPO)
     assert "export" in proc.stdout and "import-keras" in proc.stdout
     assert proc.stdout.rstrip().endswith("False")
+
+
+def test_import_takes_the_write_lock(keras, tmp_path):
+    """Like train, import-keras does not write a model another ftrl train is writing."""
+    from ftrl_cli.writelock import output_lock
+
+    model, out = tmp_path / "m.parquet", tmp_path / "m.keras"
+    train(sample("train.vw"), "-o", model, "-b", 4)
+    export(model, out)
+    with output_lock(str(model)):
+        r = ftrl("import-keras", out, "-o", model)
+    assert r.code == 75 and "being written by process" in r.err
+    assert ftrl("import-keras", out, "-o", model).code == 0
