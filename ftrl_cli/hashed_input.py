@@ -30,7 +30,7 @@ _NO_WEIGHTS = {"is_bias": np.zeros(0, bool), "index": np.zeros(0, np.int64),
                "weight": np.zeros(0)}
 
 
-def hash_records(lines: str | Iterable[str], model: str | checkpoint.Checkpoint, *,
+def hash_records(lines: str | Iterable[str], model: str | os.PathLike | checkpoint.Checkpoint, *,
                  header: bool = True) -> tuple[sp.csr_matrix, np.ndarray]:
     """``(X, y)``: the CSR matrix of shape ``(n, 2**hash_bits)`` of ``lines`` hashed as
     ``model`` hashes its input, and their labels (NaN where a record has none).
@@ -47,6 +47,8 @@ def hash_records(lines: str | Iterable[str], model: str | checkpoint.Checkpoint,
 
     from ftrl_cli.commands.predict import scored_batches
 
+    if isinstance(model, os.PathLike):
+        model = os.fspath(model)
     ckpt = _hashing_model(model) if isinstance(model, str) else model
     text = lines if isinstance(lines, str) else "".join(
         line if line.endswith("\n") else line + "\n" for line in lines)

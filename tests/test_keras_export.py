@@ -77,7 +77,7 @@ def test_keras_predicts_what_ftrl_predicts(keras, tmp_path, loss, bias):
     lines = open(sample("test.vw")).read().splitlines()[:300]
     X, y = hash_records(lines, model=str(out))
     assert X.shape == (300, 1024) and X.format == "csr"
-    assert np.array_equal(y, hash_records(lines, model=str(model))[1])
+    assert np.array_equal(y, hash_records(lines, model=model)[1])
     kmodel, dense = load_keras(keras, out)
     assert dense.use_bias is bias
     assert (dense.activation.__name__ == "sigmoid") is (loss == "logistic")
