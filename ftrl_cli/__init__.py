@@ -3,10 +3,11 @@
 from ftrl_cli import _jit  # noqa: F401  (sets the compiled-kernel cache before numba loads)
 from ftrl_cli._version import __version__
 
-__all__ = ["Ftrl", "FtrlClassifier", "__version__"]
+__all__ = ["Ftrl", "FtrlClassifier", "__version__", "hash_records"]
 
 # Loaded on first use, so that ``import ftrl_cli`` (and the CLI's start) stays light.
-_LAZY = {"Ftrl": "ftrl_cli.optimizer", "FtrlClassifier": "ftrl_cli.estimator"}
+_LAZY = {"Ftrl": "ftrl_cli.optimizer", "FtrlClassifier": "ftrl_cli.estimator",
+         "hash_records": "ftrl_cli.hashed_input"}
 
 
 def __getattr__(name: str):
