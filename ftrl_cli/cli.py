@@ -170,6 +170,9 @@ def verify_option(f):
 @click.option("--state-dtype", type=click.Choice(["float64", "float32"]), default="float64",
               show_default=True, help="Precision of the model state; float32 halves memory.")
 @click.option("--quiet", is_flag=True, help="No progress table.")
+@click.option("--plot-loss", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Draw the progressive and holdout loss over the examples to FILE: .png, "
+                   ".svg or .html. Needs matplotlib.")
 @click.option("--reader-thread/--no-reader-thread", default=True, show_default=True,
               help="Parse in a second thread while training (same results either way).")
 @click.option("--negative-sampling", type=float, default=None, metavar="RATE",
@@ -191,8 +194,8 @@ def verify_option(f):
 @click.pass_context
 def train(ctx: click.Context, inputs, output, init_model, wait_lock, no_verify, passes,
           holdout_period, holdout_after, holdout_off, early_terminate, batch_size, no_bias,
-          state_dtype, quiet, reader_thread, negative_sampling, input_negative_rate, seed,
-          loss, fmt, no_header, columns, hash_bits, hash_mode, label_column, ignore_columns,
+          state_dtype, quiet, plot_loss, reader_thread, negative_sampling, input_negative_rate,
+          seed, loss, fmt, no_header, columns, hash_bits, hash_mode, label_column, ignore_columns,
           numeric_columns, interactions, quadratic, cubic, optimizer_config,
           **optimizer_flags) -> None:
     """Train a model on INPUT files ('-' for stdin) and write it to -o.
@@ -229,7 +232,7 @@ def train(ctx: click.Context, inputs, output, init_model, wait_lock, no_verify, 
             crosses=(None if interactions is None and not quadratic and not cubic else
                      dict(interactions=interactions,
                           vw_interactions=parse_vw_interactions(quadratic, cubic))),
-            verify=not no_verify,
+            verify=not no_verify, plot_loss=plot_loss,
         )
 
 
@@ -271,12 +274,16 @@ def predict(inputs, model_path, output, raw, recalibrate, no_verify, fmt, no_hea
 @click.option("--predictions", type=click.Path(dir_okay=False), default=None,
               help="Score an existing prediction file (one probability per line) instead.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Also draw reliability, ROC, precision-recall and score histograms (a "
+                   "--loss squared model: predicted vs actual) to FILE: .png, .svg or .html "
+                   "(a page with the metrics). Needs matplotlib.")
 @click.option("--recalibrate/--no-recalibrate", default=True, show_default=True,
               help="Undo the model's negative down-sampling in its scores.")
 @verify_option
 @input_options
-def evaluate(inputs, model_path, predictions, as_json, recalibrate, no_verify, fmt, no_header,
-             columns) -> None:
+def evaluate(inputs, model_path, predictions, as_json, plot, recalibrate, no_verify, fmt,
+             no_header, columns) -> None:
     """Logloss, AUC, normalized entropy and calibration of a model on labelled INPUT
     (RMSE, MAE and R² for a --loss squared model).
 
@@ -292,7 +299,7 @@ def evaluate(inputs, model_path, predictions, as_json, recalibrate, no_verify, f
 
     run_evaluate(list(inputs) or ["-"], model_path, predictions, as_json,
                  dict(format=fmt, header=not no_header, columns=columns or None), recalibrate,
-                 verify=not no_verify)
+                 verify=not no_verify, plot=plot)
 
 
 def _terminate(_signum, _frame) -> None:

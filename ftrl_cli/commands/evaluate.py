@@ -12,6 +12,7 @@ from ftrl_cli.commands.options import check_inputs
 from ftrl_cli.commands.predict import scored_batches
 from ftrl_cli.errors import FtrlError, InputError
 from ftrl_cli.metrics import evaluate, evaluate_regression
+from ftrl_cli.plots import check_plot_path, evaluation_figure, regression_figure, write_figure
 from ftrl_cli.readers import read_batches, resolve_spec
 from ftrl_cli.readers.columns import check_columns
 
@@ -33,12 +34,15 @@ def _finite(batch, p: np.ndarray) -> None:
 
 def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | None,
                  as_json: bool, reader: dict, recalibrate: bool = True,
-                 verify: bool = True) -> None:
+                 verify: bool = True, plot: str | None = None) -> None:
+    """``plot``: also draw the predictions to this .png, .svg or .html file."""
     prepare_for_run()
     if (model_path is None) == (predictions is None):
         raise FtrlError("give exactly one of -m/--model and --predictions")
     if predictions is not None and not recalibrate:
         raise FtrlError("--no-recalibrate applies to a model's scores (-m), not to --predictions")
+    if plot is not None:
+        check_plot_path(plot, "--plot")
     ys, ps, ws = [], [], []
     metrics = evaluate
     if model_path is not None:
@@ -78,6 +82,12 @@ def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | N
         print(json.dumps(report, indent=2))
     else:
         print(format_report(report))
+    if plot is not None:
+        draw = evaluation_figure if metrics is evaluate else regression_figure
+        write_figure(draw(y, p, w), plot, "ftrl evaluate",
+                     [("Metrics", report),
+                      ("Run", {"model" if model_path else "predictions": model_path or predictions,
+                               "input": " ".join(inputs)})])
 
 
 def read_predictions(path: str) -> np.ndarray:

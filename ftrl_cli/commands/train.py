@@ -20,6 +20,7 @@ from ftrl_cli.holdout import Holdout, holdout_from_options, learn, no_holdout
 from ftrl_cli.losses import LOGISTIC, Loss, by_name
 from ftrl_cli.model import Model
 from ftrl_cli.pipeline import prefetch
+from ftrl_cli.plots import check_plot_path, loss_figure, write_figure
 from ftrl_cli.progress import Progress
 from ftrl_cli.readers import read_batches, resolve_spec
 from ftrl_cli.readers.columns import check_columns
@@ -32,13 +33,16 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
               optimizer_flags: dict, reader_thread: bool = True,
               sampling: Sampling | None = None, loss: str | None = None,
               holdout: dict | None = None, crosses: dict | None = None,
-              verify: bool = True) -> None:
+              verify: bool = True, plot_loss: str | None = None) -> None:
     """``crosses``: ``interactions``/``vw_interactions`` given on the command line; None
-    continues with the ``--init-model``'s crosses (none for a new model)."""
+    continues with the ``--init-model``'s crosses (none for a new model). ``plot_loss``:
+    draw the progressive (and holdout) loss to this .png, .svg or .html file."""
     prepare_for_run()
     sampling = sampling or Sampling()
     check_inputs(inputs)
     check_writable(output)
+    if plot_loss is not None:
+        check_plot_path(plot_loss, "--plot-loss")
     if passes > 1 and "-" in inputs:
         raise FtrlError("--passes > 1 needs files: stdin can be read only once")
     rule = holdout_from_options(passes, **(holdout or {}))
@@ -70,7 +74,8 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
         model = Model(cfg, spec.hash_bits, use_bias, dtype, model_loss)
     if not quiet:
         first_run_notice()
-    progress = Progress(None if quiet else sys.stderr, loss=model_loss)
+    progress = Progress(None if quiet else sys.stderr, loss=model_loss,
+                        record=plot_loss is not None)
     sampler = None if sampling.rate is None else NegativeSampler(sampling.rate, sampling.seed)
     start = time.perf_counter()
     passes_started = itertools.count()
@@ -79,6 +84,11 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
         next(passes_started)))
     checkpoint.save(model, replace(spec, columns=columns), output, extra=sampling.metadata())
     progress.summary(done, model.iterations, time.perf_counter() - start, holdout_lines)
+    if plot_loss is not None:
+        write_figure(loss_figure(progress.loss_points(), model_loss.name), plot_loss,
+                     "ftrl train", [("Run", {"model": output, "input": " ".join(inputs),
+                                             "examples": progress.examples, "passes": done,
+                                             "average loss": progress.average_loss})])
     if sampler is not None and not quiet:
         print(f"negatives dropped = {sampler.dropped} (kept at rate {sampler.rate:g})",
               file=sys.stderr)
