@@ -13,6 +13,7 @@ from ftrl_cli.commands.predict import scored_batches
 from ftrl_cli.errors import FtrlError, InputError
 from ftrl_cli.metrics import evaluate, evaluate_regression
 from ftrl_cli.plots import check_plot_path, evaluation_figure, regression_figure, write_figure
+from ftrl_cli.progress_line import progress_line
 from ftrl_cli.readers import read_batches, resolve_spec
 from ftrl_cli.readers.columns import check_columns
 
@@ -45,28 +46,30 @@ def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | N
         check_plot_path(plot, "--plot")
     ys, ps, ws = [], [], []
     metrics = evaluate
-    if model_path is not None:
-        hint = "evaluate needs the label column the model was trained with"
-        check_inputs(inputs)
-        ckpt = checkpoint.load(model_path, weights_only=True, verify=verify)
-        if not ckpt.loss.probabilistic:
-            metrics = evaluate_regression
-        for batch, p in scored_batches(inputs, ckpt, reader, label_hint=hint,
-                                       recalibrate=recalibrate):
-            _labelled(batch)
-            _finite(batch, p)
-            ys.append(batch.labels)
-            ps.append(p)
-            ws.append(batch.weights)
-    else:
-        check_inputs(inputs + [predictions])
-        spec = resolve_spec(inputs, hash_bits=12, **reader)
-        check_columns(inputs, spec, label_hint="evaluate needs labels")
-        for batch in read_batches(inputs, spec):
-            _labelled(batch)
-            ys.append(batch.labels)
-            ws.append(batch.weights)
-        ps.append(read_predictions(predictions))
+    with progress_line(inputs) as line:
+        if model_path is not None:
+            hint = "evaluate needs the label column the model was trained with"
+            check_inputs(inputs)
+            ckpt = checkpoint.load(model_path, weights_only=True, verify=verify)
+            if not ckpt.loss.probabilistic:
+                metrics = evaluate_regression
+            for batch, p in scored_batches(inputs, ckpt, reader, label_hint=hint,
+                                           recalibrate=recalibrate, progress=line):
+                _labelled(batch)
+                _finite(batch, p)
+                ys.append(batch.labels)
+                ps.append(p)
+                ws.append(batch.weights)
+        else:
+            check_inputs(inputs + [predictions])
+            spec = resolve_spec(inputs, hash_bits=12, **reader)
+            check_columns(inputs, spec, label_hint="evaluate needs labels")
+            for batch in read_batches(inputs, spec, on_open=line.on_open):
+                line.add(len(batch))
+                _labelled(batch)
+                ys.append(batch.labels)
+                ws.append(batch.weights)
+            ps.append(read_predictions(predictions))
     y = np.concatenate(ys) if ys else np.empty(0)
     p = np.concatenate(ps) if ps else np.empty(0)
     w = np.concatenate(ws) if ws else np.empty(0)

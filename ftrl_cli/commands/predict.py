@@ -17,6 +17,7 @@ from ftrl_cli.kernels.predict import score as score_rows
 from ftrl_cli.kernels.text import LINE_BYTES, format_values
 from ftrl_cli.outputs import open_output
 from ftrl_cli.pipeline import prefetch
+from ftrl_cli.progress_line import ProgressLine, is_terminal, progress_line
 from ftrl_cli.readers import read_batches, resolve_spec
 from ftrl_cli.readers.base import Batch
 from ftrl_cli.readers.columns import check_columns
@@ -26,8 +27,8 @@ from ftrl_cli.sampling import negative_rate, recalibrated
 
 def scored_batches(inputs: list[str], model: str | checkpoint.Checkpoint, reader: dict,
                    raw: bool = False, label_hint: str | None = None,
-                   recalibrate: bool = True,
-                   verify: bool = True) -> Iterator[tuple[Batch, np.ndarray]]:
+                   recalibrate: bool = True, verify: bool = True,
+                   progress: ProgressLine | None = None) -> Iterator[tuple[Batch, np.ndarray]]:
     """Yield each input batch with its predictions (probabilities, or margins if ``raw``;
     a squared-loss model's predictions are its margins).
 
@@ -36,7 +37,8 @@ def scored_batches(inputs: list[str], model: str | checkpoint.Checkpoint, reader
     model's loss reads them; with ``label_hint`` a csv/tsv input must have the label column
     (the hint ends the error).  A model trained on down-sampled negatives has its scores
     recalibrated for the unsampled traffic unless ``recalibrate`` is false (see
-    ``ftrl_cli.sampling``). ``verify`` checks a model file's checksums.
+    ``ftrl_cli.sampling``). ``verify`` checks a model file's checksums. ``progress`` counts
+    the records and bytes read.
     """
     check_inputs(inputs)
     ckpt = model if isinstance(model, checkpoint.Checkpoint) else checkpoint.load(
@@ -62,8 +64,11 @@ def scored_batches(inputs: list[str], model: str | checkpoint.Checkpoint, reader
         return s if undo is None else undo(s)
 
     # Scoring has no order dependency: both cores parse and score, batches stay in order.
-    for batch in prefetch(read_batches(inputs, spec, workers=2, score=score)):
+    on_open = progress.on_open if progress is not None else None
+    for batch in prefetch(read_batches(inputs, spec, workers=2, score=score, on_open=on_open)):
         yield batch, batch.scores
+        if progress is not None:
+            progress.add(len(batch))
 
 
 def format_lines(batch: Batch, preds: np.ndarray) -> bytes:
@@ -86,8 +91,15 @@ def format_lines(batch: Batch, preds: np.ndarray) -> bytes:
 def run_predict(inputs: list[str], model_path: str, output: str | None, raw: bool,
                 reader: dict, recalibrate: bool = True, verify: bool = True) -> None:
     prepare_for_run()
-    scored = scored_batches(inputs, model_path, reader, raw, recalibrate=recalibrate,
-                            verify=verify)
+    to_stdout = output is None or output == "-"
+    # predictions printed on the terminal would run into the line
+    with progress_line(inputs, show=not (to_stdout and is_terminal(sys.stdout))) as line:
+        _write_predictions(scored_batches(inputs, model_path, reader, raw,
+                                          recalibrate=recalibrate, verify=verify,
+                                          progress=line), output)
+
+
+def _write_predictions(scored: Iterator[tuple[Batch, np.ndarray]], output: str | None) -> None:
     if output is None or output == "-":
         binary = getattr(sys.stdout, "buffer", None)  # absent when stdout is redirected in-process
         for batch, preds in scored:

@@ -22,6 +22,7 @@ from ftrl_cli.model import Model
 from ftrl_cli.pipeline import prefetch
 from ftrl_cli.plots import check_plot_path, loss_figure, write_figure
 from ftrl_cli.progress import Progress
+from ftrl_cli.progress_line import ProgressLine, progress_line
 from ftrl_cli.readers import read_batches, resolve_spec
 from ftrl_cli.readers.columns import check_columns
 from ftrl_cli.sampling import NegativeSampler, Sampling
@@ -79,9 +80,10 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     sampler = None if sampling.rate is None else NegativeSampler(sampling.rate, sampling.seed)
     start = time.perf_counter()
     passes_started = itertools.count()
-    done, holdout_lines = run_passes(model, passes, rule, progress, lambda: train_pass(
-        model, inputs, spec, batch_size, progress, reader_thread, rule, sampler,
-        next(passes_started)))
+    with progress_line(inputs, rounds=passes, show=quiet) as line:  # the table shows progress
+        done, holdout_lines = run_passes(model, passes, rule, progress, lambda: train_pass(
+            model, inputs, spec, batch_size, progress, reader_thread, rule, sampler,
+            next(passes_started), line))
     checkpoint.save(model, replace(spec, columns=columns), output, extra=sampling.metadata())
     progress.summary(done, model.iterations, time.perf_counter() - start, holdout_lines)
     if plot_loss is not None:
@@ -108,19 +110,20 @@ def training_loss(ckpt: checkpoint.Checkpoint | None, name: str | None) -> Loss:
 def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
                progress: Progress, reader_thread: bool = True,
                holdout: Holdout | None = None, sampler: NegativeSampler | None = None,
-               pass_index: int = 0) -> None:
+               pass_index: int = 0, line: ProgressLine | None = None) -> None:
     """One pass over ``inputs``; the last, partial step is applied at the end, as in Keras.
 
     With ``holdout``, its records are scored in their places instead of trained on. With
     ``sampler``, the negatives it drops from the records to train on (drawn afresh for each
-    ``pass_index``) are neither trained on nor counted.
+    ``pass_index``) are neither trained on nor counted. ``line`` counts the records read.
     """
     split = holdout.splitter() if holdout is not None else no_holdout
     sample = sampler.sampler(pass_index) if sampler is not None else None
     # Two parse workers keep up to four blocks in flight already; one batch queued beside
     # them is enough to keep the learner busy, and keeps peak memory flat in the row count.
     # Without the reader thread everything runs on this one.
-    batches = read_batches(inputs, spec, workers=2 if reader_thread else 1)
+    batches = read_batches(inputs, spec, workers=2 if reader_thread else 1,
+                           on_open=line.on_open if line is not None else None)
     last = None  # the last non-empty batch trained on: where the end-of-pass step is reported
     try:
         for batch in prefetch(batches, depth=1) if reader_thread else batches:
@@ -129,6 +132,8 @@ def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
                 need = "0/1 or -1/1" if model.loss.probabilistic else "a number"
                 raise InputError(batch.source, int(batch.lines[missing[0]]),
                                  f"record has no label (training needs {need})")
+            if line is not None:
+                line.add(len(batch))
             train, held = split(batch)
             if sample is not None:
                 train = sample(train)

@@ -21,7 +21,7 @@ from ftrl_cli.readers.delimited import CRITEO_COLUMNS, delimited_plan
 from ftrl_cli.readers.detect import FORMATS, detect_format
 from ftrl_cli.readers.libsvm import libsvm_plan
 from ftrl_cli.readers.parallel import ParallelParser
-from ftrl_cli.readers.source import open_source
+from ftrl_cli.readers.source import Source, open_source
 from ftrl_cli.readers.vw import vw_plan
 
 __all__ = [
@@ -150,6 +150,7 @@ def read_batches(
     chunk_bytes: int = CHUNK_BYTES,
     workers: int = 1,
     score: Callable[[Batch], np.ndarray] | None = None,
+    on_open: Callable[[Source], None] | None = None,
 ) -> Iterator[Batch]:
     """Stream the records of ``paths`` (``-`` is stdin) one source after another.
 
@@ -170,7 +171,8 @@ def read_batches(
     ``score``, if given, is called on each Batch by the thread that parsed it (so with
     ``workers >= 2`` scoring runs on the parse workers, beside the parsing) and its result
     is put in ``Batch.scores``.  It sees the records and their features; on a worker,
-    ``Batch.lines`` are still counted from the block's start.
+    ``Batch.lines`` are still counted from the block's start.  ``on_open`` is called with
+    each source as it is opened (its ``bytes_read`` tells how far reading has got).
 
     >>> import tempfile
     >>> p = tempfile.mktemp(suffix=".vw"); _ = open(p, "w").write("1 |u a b\\n-1 |u c\\n")
@@ -191,6 +193,8 @@ def read_batches(
     try:
         for path in paths:
             source = open_source(path)
+            if on_open is not None:
+                on_open(source)
             try:
                 plan = _PLANS[spec.format](source, spec)
                 if plan is not None and spec.numeric_labels:
