@@ -113,7 +113,7 @@ def _reliability(ax, bins: curves.Bins) -> None:
             counts.text(left + wid / 2, n, f"{n:,}", ha="center", va="bottom", fontsize=7,
                         color="dimgrey")
     counts.set_ylabel("records per bin (bars)")
-    counts.set_ylim(0, max(1, int(bins.count.max())) * 1.15)
+    counts.set_ylim(0, max(1, int(bins.count.max())) * 2.2)  # the top half for the legend
     ax.set_zorder(counts.get_zorder() + 1)
     ax.patch.set_visible(False)
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfectly calibrated")
@@ -121,7 +121,7 @@ def _reliability(ax, bins: curves.Bins) -> None:
     ax.plot(bins.mean_prediction[seen], bins.mean_label[seen], "o-", color="C3",
             label="mean label per bin")
     _square(ax, "Reliability", "mean predicted probability", "mean label")
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper left")
 
 
 def regression_figure(y: np.ndarray, p: np.ndarray, w: np.ndarray | None = None) -> Figure:
@@ -140,7 +140,8 @@ def regression_figure(y: np.ndarray, p: np.ndarray, w: np.ndarray | None = None)
     grid, xe, ye = np.histogram2d(p, y, bins=60, range=[[lo, hi], [lo, hi]])
     mesh = scatter.pcolormesh(xe, ye, np.ma.masked_equal(grid.T, 0), cmap="viridis",
                               norm="log")
-    fig.colorbar(mesh, ax=scatter, label="records")
+    bar = fig.colorbar(mesh, ax=scatter, label="records", format="{x:,.0f}")
+    bar.ax.yaxis.set_minor_formatter(bar.formatter)
     scatter.plot([lo, hi], [lo, hi], color="grey", linestyle=":", label="y = x")
     bins = curves.prediction_bins(y, p, w)
     seen = bins.count > 0
@@ -149,9 +150,10 @@ def regression_figure(y: np.ndarray, p: np.ndarray, w: np.ndarray | None = None)
     scatter.set(title="Predicted vs actual", xlabel="predicted", ylabel="actual",
                 xlim=(lo, hi), ylim=(lo, hi))
     scatter.legend(loc="upper left")
-    resid.hist(y - p, bins=60, weights=w, color="C0")
+    weighted = w is not None and bool(np.any(w != 1.0))
+    resid.hist(y - p, bins=60, weights=w if weighted else None, color="C0")
     resid.set(title="Residuals (actual - predicted)", xlabel="residual",
-              ylabel="records" if w is None else "weight")
+              ylabel="importance weight" if weighted else "records")
     return fig
 
 

@@ -81,16 +81,16 @@ def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | N
         report = metrics(y, p, w)
     except ValueError as e:  # checked above; what remains (weights sum to zero...) is one line
         raise FtrlError(f"cannot evaluate: {e}") from None
-    if as_json:
-        print(json.dumps(report, indent=2))
-    else:
-        print(format_report(report))
-    if plot is not None:
+    if plot is not None:  # first: a reader of the metrics that stops early (| head) cannot stop it
         draw = evaluation_figure if metrics is evaluate else regression_figure
         write_figure(draw(y, p, w), plot, "ftrl evaluate",
                      [("Metrics", report),
                       ("Run", {"model" if model_path else "predictions": model_path or predictions,
                                "input": " ".join(inputs)})])
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(format_report(report))
 
 
 def read_predictions(path: str) -> np.ndarray:
