@@ -83,7 +83,7 @@ def test_train_and_predict_commands_use_the_batches_base(monkeypatch, tmp_path):
     records, labels, base = _records()
     halves = [(records[:150], labels[:150], base[:150]), (records[150:], labels[150:], None)]
 
-    def read_batches(_inputs, _spec, workers=1, score=None):
+    def read_batches(_inputs, _spec, workers=1, score=None, on_open=None):
         return scored((_batch(*h) for h in halves), score)
 
     monkeypatch.setattr(train_cmd, "read_batches", read_batches)
