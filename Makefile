@@ -6,7 +6,7 @@ FTRL := $(VENV)/bin/ftrl
 SAMPLES := data/samples
 OUT := out
 
-.PHONY: install demo test fuzz bench lint samples clean
+.PHONY: install demo test test-browser fuzz bench lint samples clean
 
 install: $(VENV)/.installed
 
@@ -20,7 +20,8 @@ demo: install
 	@mkdir -p $(OUT)
 	$(FTRL) train $(SAMPLES)/train.vw -o $(OUT)/demo.parquet --learning-rate 0.1 --passes 2
 	$(FTRL) predict -m $(OUT)/demo.parquet $(SAMPLES)/test.vw -o $(OUT)/demo.predictions
-	$(FTRL) evaluate -m $(OUT)/demo.parquet $(SAMPLES)/test.vw
+	$(FTRL) evaluate -m $(OUT)/demo.parquet $(SAMPLES)/test.vw --plot $(OUT)/report.html
+	@echo "evaluation report: $(OUT)/report.html"
 
 test: install
 	KERAS_BACKEND=numpy $(PY) -m pytest -q
@@ -28,6 +29,14 @@ test: install
 # the readers' fuzz tests with many more examples than the test suite runs
 fuzz: install
 	HYPOTHESIS_PROFILE=fuzz KERAS_BACKEND=numpy $(PY) -m pytest -q tests/test_fuzz_readers.py
+
+# The HTML report in headless Chromium: playwright, and a Chromium (Debian's package when
+# apt can install it, else playwright's own download).
+test-browser: install
+	$(PY) -m pip install -q playwright
+	command -v chromium-headless-shell >/dev/null || command -v chromium >/dev/null || \
+		apt-get install -y -q chromium-headless-shell || $(PY) -m playwright install chromium
+	KERAS_BACKEND=numpy $(PY) -m pytest -q tests/test_report_browser.py
 
 bench: install
 	$(PY) -m pip install -q -e '.[bench]'

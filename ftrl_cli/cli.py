@@ -202,6 +202,9 @@ def verify_option(f):
 @click.option("--state-dtype", type=click.Choice(["float64", "float32"]), default="float64",
               show_default=True, help="Precision of the model state; float32 halves memory.")
 @click.option("--quiet", is_flag=True, help="No progress table.")
+@click.option("--plot-loss", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Draw the progressive and holdout loss over the examples to FILE: .png, "
+                   ".svg or .html. Needs matplotlib.")
 @click.option("--reader-thread/--no-reader-thread", default=True, show_default=True,
               help="Parse in a second thread while training (same results either way).")
 @click.option("--negative-sampling", type=float, default=None, metavar="RATE",
@@ -232,10 +235,11 @@ def verify_option(f):
 @click.pass_context
 def train(ctx: click.Context, inputs, output, init_model, wait_lock, no_verify, passes,
           holdout_period, holdout_after, holdout_off, early_terminate, batch_size, no_bias,
-          state_dtype, quiet, reader_thread, negative_sampling, input_negative_rate, seed,
-          loss, metrics_out, checkpoint_every, checkpoint_path, resume, fmt, no_header, columns,
-          on_error, max_errors, rejects, max_line_bytes, hash_bits, hash_mode, label_column,
-          ignore_columns, numeric_columns, interactions, quadratic, cubic, optimizer_config,
+          state_dtype, quiet, plot_loss, reader_thread, negative_sampling, input_negative_rate,
+          seed, loss, metrics_out, checkpoint_every, checkpoint_path, resume, fmt, no_header,
+          columns, on_error, max_errors, rejects, max_line_bytes, hash_bits, hash_mode,
+          label_column, ignore_columns, numeric_columns, interactions, quadratic, cubic,
+          optimizer_config,
           **optimizer_flags) -> None:
     """Train a model on INPUT files ('-' for stdin) and write it to -o.
 
@@ -275,12 +279,13 @@ def train(ctx: click.Context, inputs, output, init_model, wait_lock, no_verify, 
             checkpoint_every=checkpoint_every, checkpoint_path=checkpoint_path, resume=resume,
             options=_deciding_options(ctx), metrics_out=metrics_out,
             errors=_errors(on_error, max_errors, rejects), max_line_bytes=max_line_bytes,
+            plot_loss=plot_loss,
         )
 
 
 # Options that change neither the model nor the summary: a resumed run may change them.
 _NOT_DECIDING = {"output", "quiet", "reader_thread", "checkpoint_every", "checkpoint_path",
-                 "resume", "metrics_out", "wait_lock", "no_verify"}
+                 "resume", "metrics_out", "wait_lock", "no_verify", "plot_loss", "rejects"}
 
 
 def _deciding_options(ctx: click.Context) -> dict:
@@ -331,14 +336,18 @@ def predict(inputs, model_path, output, raw, recalibrate, no_verify, fmt, no_hea
 @click.option("--predictions", type=click.Path(dir_okay=False), default=None,
               help="Score an existing prediction file (one probability per line) instead.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Also draw reliability, ROC, precision-recall and score histograms (a "
+                   "--loss squared model: predicted vs actual) to FILE: .png, .svg or .html "
+                   "(a page with the metrics). Needs matplotlib.")
 @click.option("--recalibrate/--no-recalibrate", default=True, show_default=True,
               help="Undo the model's negative down-sampling in its scores.")
 @metrics_out_option
 @verify_option
 @input_options
 @error_options
-def evaluate(inputs, model_path, predictions, as_json, recalibrate, metrics_out, no_verify, fmt,
-             no_header, columns, on_error, max_errors, rejects, max_line_bytes) -> None:
+def evaluate(inputs, model_path, predictions, as_json, plot, recalibrate, metrics_out, no_verify,
+             fmt, no_header, columns, on_error, max_errors, rejects, max_line_bytes) -> None:
     """Logloss, AUC, normalized entropy and calibration of a model on labelled INPUT
     (RMSE, MAE and R² for a --loss squared model).
 
@@ -355,7 +364,8 @@ def evaluate(inputs, model_path, predictions, as_json, recalibrate, metrics_out,
     run_evaluate(list(inputs) or ["-"], model_path, predictions, as_json,
                  dict(format=fmt, header=not no_header, columns=columns or None), recalibrate,
                  metrics_out=metrics_out, verify=not no_verify,
-                 errors=_errors(on_error, max_errors, rejects), max_line_bytes=max_line_bytes)
+                 errors=_errors(on_error, max_errors, rejects), max_line_bytes=max_line_bytes,
+                 plot=plot)
 
 
 @cli.command("export")

@@ -68,17 +68,28 @@ def _entropy(rate: float) -> float:
     return -(rate * math.log(rate) + (1.0 - rate) * math.log1p(-rate))
 
 
-def _auc(y: np.ndarray, p: np.ndarray, w: np.ndarray | None) -> float:
+def score_groups(
+    y: np.ndarray, p: np.ndarray, w: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct scores of ``p``, ascending, with the positive and the negative weight of
+    the rows at each (0/1 labels; a row's weight is 1 without ``w``).
+
+    >>> score_groups(np.array([1.0, 0.0, 1.0]), np.array([0.5, 0.2, 0.5]), None)
+    (array([0.2, 0.5]), array([0., 2.]), array([1., 0.]))
+    """
     if not np.all((y == 0.0) | (y == 1.0)):
         raise ValueError("AUC needs 0/1 labels")
     w = np.ones_like(y) if w is None else w
     order = np.argsort(p, kind="stable")
     ps, pos, neg = p[order], (y * w)[order], ((1.0 - y) * w)[order]
+    starts = np.flatnonzero(np.r_[True, ps[1:] != ps[:-1]])
+    return ps[starts], np.add.reduceat(pos, starts), np.add.reduceat(neg, starts)
+
+
+def _auc(y: np.ndarray, p: np.ndarray, w: np.ndarray | None) -> float:
     # Rows with equal predictions form one group; a positive beats every negative of a lower
     # group and half of the negatives of its own group (ties cannot be ranked either way).
-    starts = np.flatnonzero(np.r_[True, ps[1:] != ps[:-1]])
-    pos_g = np.add.reduceat(pos, starts)
-    neg_g = np.add.reduceat(neg, starts)
+    _, pos_g, neg_g = score_groups(y, p, w)
     neg_below = np.cumsum(neg_g) - neg_g
     total_pos, total_neg = pos_g.sum(), neg_g.sum()
     if total_pos <= 0.0 or total_neg <= 0.0:

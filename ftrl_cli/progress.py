@@ -68,8 +68,13 @@ class Progress:
     """Accumulates losses and prints a row each time the example count doubles."""
 
     def __init__(self, stream: TextIO | None = sys.stderr, start: int = 1,
-                 loss: Loss = LOGISTIC) -> None:
+                 loss: Loss = LOGISTIC, record: bool = False) -> None:
+        """``record``: keep the rows' points (see ``loss_points``) even without a stream."""
         self.stream = stream
+        self.record = record
+        # (examples, average loss, loss since the previous row, holdout loss or NaN) of each
+        # row: one per doubling, so a few dozen over any run
+        self.points: list[tuple[int, float, float, float]] = []
         self.loss = loss
         self.loss_sum = 0.0
         self.weight_sum = 0.0
@@ -123,7 +128,8 @@ class Progress:
         cum_loss = np.cumsum(losses)
         cum_w = np.cumsum(weights)
         done_loss = done_w = 0.0
-        while self.stream is not None and self.next_print <= self.examples + n:
+        while ((self.stream is not None or self.record)
+               and self.next_print <= self.examples + n):
             i = self.next_print - self.examples - 1
             self.since_loss += cum_loss[i] - done_loss
             self.since_weight += cum_w[i] - done_w
@@ -161,20 +167,46 @@ class Progress:
         return self.loss_sum / self.weight_sum if self.weight_sum else float("nan")
 
     def _row(self, counter: int, label: float, pred: float, features: int) -> None:
+        self.points.append(self._point(counter))
+        if self.stream is not None:
+            self._print_row(counter, label, pred, features)
+        if self.holdout_rows:
+            self.holdout_since = np.zeros(2)
+        self.since_loss = 0.0
+        self.since_weight = 0.0
+
+    def _print_row(self, counter: int, label: float, pred: float, features: int) -> None:
         if not self.printed_header:
             print(HEADER, file=self.stream)
             self.printed_header = True
         if self.holdout_rows:
             avg, since = _mean(*self.holdout, "unknown"), _mean(*self.holdout_since, "unknown")
             mark = " h"
-            self.holdout_since = np.zeros(2)
         else:
             avg = _mean(self.loss_sum, self.weight_sum, "nan")
             since, mark = _mean(self.since_loss, self.since_weight, "nan"), ""
         print(f"{avg:<10} {since:<10} {counter:>12d} {label:>8.4f} {pred:>8.4f} "
               f"{features:>8d}{mark}", file=self.stream)
-        self.since_loss = 0.0
-        self.since_weight = 0.0
+
+    def _point(self, counter: int) -> tuple[int, float, float, float]:
+        nan = float("nan")
+        held = self.holdout[0] / self.holdout[1] if self.holdout_rows and self.holdout[1] else nan
+        return (counter, float(self.loss_sum / self.weight_sum if self.weight_sum else nan),
+                float(self.since_loss / self.since_weight if self.since_weight else nan),
+                float(held))
+
+    def loss_points(self) -> list[tuple[int, float, float, float]]:
+        """The rows' (examples, average loss, loss since the previous row, holdout loss or
+        NaN), and the same at the end of the run when that is not a row.
+
+        >>> p = Progress(None, record=True)
+        >>> p.update(np.array([1.0, 0.0, 1.0]), np.array([0.5] * 3), np.ones(3), np.ones(3))
+        >>> [(n, round(avg, 4)) for n, avg, _, _ in p.loss_points()]
+        [(1, 0.6931), (2, 0.6931), (3, 0.6931)]
+        """
+        if self.points and self.points[-1][0] == self.examples or not self.examples:
+            return list(self.points)
+        return [*self.points, self._point(self.examples)]
 
     def summary(self, passes: int, iterations: int, seconds: float,
                 holdout_lines: list[str] | None = None) -> None:

@@ -12,6 +12,8 @@ from ftrl_cli.commands.options import check_inputs, check_writable
 from ftrl_cli.commands.predict import scored_batches
 from ftrl_cli.errors import FtrlError, InputError
 from ftrl_cli.metrics import evaluate, evaluate_regression
+from ftrl_cli.plots import check_plot_path, evaluation_figure, regression_figure, write_figure
+from ftrl_cli.progress_line import progress_line
 from ftrl_cli.readers import MAX_LINE_BYTES, ErrorPolicy, read_batches, resolve_spec
 from ftrl_cli.readers.columns import check_columns
 from ftrl_cli.readers.rejects import error_policy
@@ -36,7 +38,9 @@ def _finite(batch, p: np.ndarray) -> None:
 def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | None,
                  as_json: bool, reader: dict, recalibrate: bool = True,
                  metrics_out: str | None = None, verify: bool = True,
-                 errors: dict | None = None, max_line_bytes: int = MAX_LINE_BYTES) -> None:
+                 errors: dict | None = None, max_line_bytes: int = MAX_LINE_BYTES,
+                 plot: str | None = None) -> None:
+    """``plot``: also draw the predictions to this .png, .svg or .html file."""
     prepare_for_run()
     if (model_path is None) == (predictions is None):
         raise FtrlError("give exactly one of -m/--model and --predictions")
@@ -44,13 +48,21 @@ def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | N
         raise FtrlError("--no-recalibrate applies to a model's scores (-m), not to --predictions")
     if metrics_out is not None:
         check_writable(metrics_out)
+    if plot is not None:
+        check_plot_path(plot, "--plot")
     with error_policy(**(errors or {})) as policy:
-        report = _report(inputs, model_path, predictions, reader, recalibrate, policy,
-                         max_line_bytes, verify)
+        report, y, p, w, regression = _report(inputs, model_path, predictions, reader,
+                                              recalibrate, policy, max_line_bytes, verify)
     if policy.skip:
         report["skipped_records"] = policy.skipped
     if metrics_out is not None:
         write_metrics(metrics_out, report)
+    if plot is not None:  # first: a reader of the metrics that stops early (| head) cannot stop it
+        draw = regression_figure if regression else evaluation_figure
+        write_figure(draw(y, p, w), plot, "ftrl evaluate",
+                     [("Metrics", report),
+                      ("Run", {"model" if model_path else "predictions": model_path or predictions,
+                               "input": " ".join(inputs)})])
     if as_json:
         print(json.dumps(report, indent=2))
     else:
@@ -59,33 +71,37 @@ def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | N
 
 def _report(inputs: list[str], model_path: str | None, predictions: str | None, reader: dict,
             recalibrate: bool, policy: ErrorPolicy, max_line_bytes: int,
-            verify: bool = True) -> dict:
-    """The metrics of the model's (or the prediction file's) scores on ``inputs``."""
+            verify: bool = True) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray, bool]:
+    """The metrics of the model's (or the prediction file's) scores on ``inputs``, with the
+    labels, scores and weights they come from, and whether they are a regression's."""
     ys, ps, ws = [], [], []
     metrics = evaluate
-    if model_path is not None:
-        hint = "evaluate needs the label column the model was trained with"
-        check_inputs(inputs)
-        ckpt = checkpoint.load(model_path, weights_only=True, verify=verify)
-        if not ckpt.loss.probabilistic:
-            metrics = evaluate_regression
-        for batch, p in scored_batches(inputs, ckpt, reader, label_hint=hint,
-                                       recalibrate=recalibrate, errors=policy,
-                                       max_line_bytes=max_line_bytes):
-            _labelled(batch)
-            _finite(batch, p)
-            ys.append(batch.labels)
-            ps.append(p)
-            ws.append(batch.weights)
-    else:
-        check_inputs(inputs + [predictions])
-        spec = resolve_spec(inputs, hash_bits=12, **reader)
-        check_columns(inputs, spec, label_hint="evaluate needs labels")
-        for batch in read_batches(inputs, spec, errors=policy, max_line_bytes=max_line_bytes):
-            _labelled(batch)
-            ys.append(batch.labels)
-            ws.append(batch.weights)
-        ps.append(read_predictions(predictions))
+    with progress_line(inputs) as line:
+        if model_path is not None:
+            hint = "evaluate needs the label column the model was trained with"
+            check_inputs(inputs)
+            ckpt = checkpoint.load(model_path, weights_only=True, verify=verify)
+            if not ckpt.loss.probabilistic:
+                metrics = evaluate_regression
+            for batch, p in scored_batches(inputs, ckpt, reader, label_hint=hint,
+                                           recalibrate=recalibrate, errors=policy,
+                                           max_line_bytes=max_line_bytes, progress=line):
+                _labelled(batch)
+                _finite(batch, p)
+                ys.append(batch.labels)
+                ps.append(p)
+                ws.append(batch.weights)
+        else:
+            check_inputs(inputs + [predictions])
+            spec = resolve_spec(inputs, hash_bits=12, **reader)
+            check_columns(inputs, spec, label_hint="evaluate needs labels")
+            for batch in read_batches(inputs, spec, errors=policy, max_line_bytes=max_line_bytes,
+                                      on_open=line.on_open):
+                line.add(len(batch))
+                _labelled(batch)
+                ys.append(batch.labels)
+                ws.append(batch.weights)
+            ps.append(read_predictions(predictions))
     y = np.concatenate(ys) if ys else np.empty(0)
     p = np.concatenate(ps) if ps else np.empty(0)
     w = np.concatenate(ws) if ws else np.empty(0)
@@ -95,7 +111,7 @@ def _report(inputs: list[str], model_path: str | None, predictions: str | None, 
         raise FtrlError(f"{predictions}: {len(p)} predictions for {len(y)} records")
     policy.finish()
     try:
-        return metrics(y, p, w)
+        return metrics(y, p, w), y, p, w, metrics is evaluate_regression
     except ValueError as e:  # checked above; what remains (weights sum to zero...) is one line
         raise FtrlError(f"cannot evaluate: {e}") from None
 

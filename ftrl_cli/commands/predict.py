@@ -17,6 +17,7 @@ from ftrl_cli.kernels.predict import score as score_rows
 from ftrl_cli.kernels.text import LINE_BYTES, format_values
 from ftrl_cli.outputs import open_output
 from ftrl_cli.pipeline import prefetch
+from ftrl_cli.progress_line import ProgressLine, is_terminal, progress_line
 from ftrl_cli.readers import MAX_LINE_BYTES, ErrorPolicy, read_batches, resolve_spec
 from ftrl_cli.readers.base import Batch
 from ftrl_cli.readers.columns import check_columns
@@ -29,6 +30,7 @@ def scored_batches(inputs: list[str], model: str | checkpoint.Checkpoint, reader
                    raw: bool = False, label_hint: str | None = None,
                    recalibrate: bool = True, verify: bool = True,
                    errors: ErrorPolicy | None = None, max_line_bytes: int = MAX_LINE_BYTES,
+                   progress: ProgressLine | None = None,
                    ) -> Iterator[tuple[Batch, np.ndarray]]:
     """Yield each input batch with its predictions (probabilities, or margins if ``raw``;
     a squared-loss model's predictions are its margins).
@@ -39,7 +41,7 @@ def scored_batches(inputs: list[str], model: str | checkpoint.Checkpoint, reader
     (the hint ends the error).  A model trained on down-sampled negatives has its scores
     recalibrated for the unsampled traffic unless ``recalibrate`` is false (see
     ``ftrl_cli.sampling``). ``verify`` checks a model file's checksums.  ``errors`` and
-    ``max_line_bytes`` go to ``read_batches``.
+    ``max_line_bytes`` go to ``read_batches``. ``progress`` counts the records and bytes read.
     """
     check_inputs(inputs)
     ckpt = model if isinstance(model, checkpoint.Checkpoint) else checkpoint.load(
@@ -65,10 +67,13 @@ def scored_batches(inputs: list[str], model: str | checkpoint.Checkpoint, reader
         return s if undo is None else undo(s)
 
     # Scoring has no order dependency: both cores parse and score, batches stay in order.
+    on_open = progress.on_open if progress is not None else None
     batches = read_batches(inputs, spec, workers=2, score=score, errors=errors,
-                           max_line_bytes=max_line_bytes)
+                           max_line_bytes=max_line_bytes, on_open=on_open)
     for batch in prefetch(batches):
         yield batch, batch.scores
+        if progress is not None:
+            progress.add(len(batch))
 
 
 def format_lines(batch: Batch, preds: np.ndarray) -> bytes:
@@ -101,10 +106,13 @@ def run_predict(inputs: list[str], model_path: str, output: str | None, raw: boo
                 reader: dict, recalibrate: bool = True, verify: bool = True,
                 errors: dict | None = None, max_line_bytes: int = MAX_LINE_BYTES) -> None:
     prepare_for_run()
-    with error_policy(**(errors or {})) as policy:
-        scored = scored_batches(inputs, model_path, reader, raw, recalibrate=recalibrate,
-                                verify=verify, errors=policy, max_line_bytes=max_line_bytes)
-        _write(scored, output)
+    to_stdout = output is None or output == "-"
+    with error_policy(**(errors or {})) as policy, \
+            progress_line(inputs, show=not (to_stdout and is_terminal(sys.stdout))) as line:
+        # (predictions printed on the terminal would run into the line)
+        _write(scored_batches(inputs, model_path, reader, raw, recalibrate=recalibrate,
+                              verify=verify, errors=policy, max_line_bytes=max_line_bytes,
+                              progress=line), output)
 
 
 def _write(scored: Iterator[tuple[Batch, np.ndarray]], output: str | None) -> None:

@@ -21,7 +21,9 @@ from ftrl_cli.holdout import Holdout, holdout_from_options, learn, no_holdout
 from ftrl_cli.losses import LOGISTIC, Loss, by_name
 from ftrl_cli.model import Model
 from ftrl_cli.pipeline import prefetch
+from ftrl_cli.plots import check_plot_path, loss_figure, write_figure
 from ftrl_cli.progress import Progress
+from ftrl_cli.progress_line import ProgressLine, progress_line
 from ftrl_cli.readers import MAX_LINE_BYTES, Batch, ErrorPolicy, read_batches, resolve_spec
 from ftrl_cli.readers.columns import check_columns
 from ftrl_cli.readers.rejects import error_policy
@@ -41,14 +43,16 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
               verify: bool = True, checkpoint_every: str | None = None,
               checkpoint_path: str | None = None, resume: bool = False,
               options: dict | None = None, metrics_out: str | None = None,
-              errors: dict | None = None, max_line_bytes: int = MAX_LINE_BYTES) -> None:
+              errors: dict | None = None, max_line_bytes: int = MAX_LINE_BYTES,
+              plot_loss: str | None = None) -> None:
     """``ftrl train``. ``crosses``: ``interactions``/``vw_interactions`` given on the command
     line; None continues with the ``--init-model``'s crosses (none for a new model). With
     ``checkpoint_every`` (``--checkpoint-every``) it writes resumable checkpoints to
     ``checkpoint_path`` (default: beside ``output``), and ``resume`` goes on from there;
     ``options`` are the command's options that decide the result, which a resumed run must
     repeat. ``metrics_out``: where to write the run's metrics as JSON. ``errors`` and
-    ``max_line_bytes``: what to do with malformed records (``ftrl_cli.readers.rejects``)."""
+    ``max_line_bytes``: what to do with malformed records (``ftrl_cli.readers.rejects``).
+    ``plot_loss``: draw the progressive (and holdout) loss to this .png, .svg or .html."""
     prepare_for_run()
     sampling = sampling or Sampling()
     check_inputs(inputs)
@@ -57,6 +61,8 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
         check_writable(metrics_out)
     every = checkpoint_options(checkpoint_every, resume, checkpoint_path, inputs)
     resumable = every is not None or resume
+    if plot_loss is not None:
+        check_plot_path(plot_loss, "--plot-loss")
     if passes > 1 and "-" in inputs:
         raise FtrlError("--passes > 1 needs files: stdin can be read only once")
     rule = holdout_from_options(passes, **(holdout or {}))
@@ -100,7 +106,8 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
         model = Model(cfg, spec.hash_bits, use_bias, dtype, model_loss)
     if not quiet:
         first_run_notice()
-    progress = Progress(None if quiet else sys.stderr, loss=model_loss)
+    progress = Progress(None if quiet else sys.stderr, loss=model_loss,
+                        record=plot_loss is not None)
     sampler = None if sampling.rate is None else NegativeSampler(sampling.rate, sampling.seed)
     stopping = None if rule is None else EarlyStopping(rule.early_terminate)
     state = RunState()
@@ -112,7 +119,8 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
         start -= resumed.meta["seconds"]
     spec = replace(spec, columns=columns)
     with error_policy(**(errors or {})) as policy, \
-            signals.catching() if resumable else nullcontext() as interrupts:
+            signals.catching() if resumable else nullcontext() as interrupts, \
+            progress_line(inputs, rounds=passes, show=quiet) as line:  # the table shows progress
         saver = None
         if resumable:
             saver = run_checkpoint.RunCheckpoints(
@@ -127,7 +135,7 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
             # a later pass skips the same records; they were counted in the first one
             train_pass(model, inputs, spec, batch_size, progress, reader_thread, rule, sampler,
                        index, state, saver.after_batch if saver else None, rows,
-                       policy if index == 0 else policy.silent(), max_line_bytes)
+                       policy if index == 0 else policy.silent(), max_line_bytes, line)
             state = RunState(state.pass_index + 1)
 
         done, holdout_lines = run_passes(model, passes, rule, progress, one_pass, stopping,
@@ -139,6 +147,11 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     progress.summary(done, model.iterations, seconds, holdout_lines)
     if policy.skip and not quiet:
         print(f"skipped records = {policy.skipped}", file=sys.stderr)
+    if plot_loss is not None:
+        write_figure(loss_figure(progress.loss_points(), model_loss.name), plot_loss,
+                     "ftrl train", [("Run", {"model": output, "input": " ".join(inputs),
+                                             "examples": progress.examples, "passes": done,
+                                             "average loss": progress.average_loss})])
     if sampler is not None and not quiet:
         print(f"negatives dropped = {sampler.dropped} (kept at rate {sampler.rate:g})",
               file=sys.stderr)
@@ -169,7 +182,7 @@ def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
                pass_index: int = 0, start: RunState | None = None,
                on_batch: Callable[[RunState, Batch], None] | None = None,
                batch_rows: int = BATCH_ROWS, errors: ErrorPolicy | None = None,
-               max_line_bytes: int = MAX_LINE_BYTES) -> None:
+               max_line_bytes: int = MAX_LINE_BYTES, line: ProgressLine | None = None) -> None:
     """One pass over ``inputs``; the last, partial step is applied at the end, as in Keras.
 
     With ``holdout``, its records are scored in their places instead of trained on. With
@@ -177,6 +190,7 @@ def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
     ``pass_index``) are neither trained on nor counted.  ``start``: where an interrupted
     pass stood; ``on_batch`` is told where the pass stands after each batch learnt from.
     ``errors`` says what to do with malformed records (see ``ftrl_cli.readers.rejects``).
+    ``line`` counts the records read.
     """
     seen = start.records if start is not None else 0
     split = holdout.splitter(seen) if holdout is not None else no_holdout
@@ -191,7 +205,8 @@ def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
     batches = read_batches(inputs, spec, workers=2 if reader_thread else 1,
                            batch_rows=batch_rows,
                            start=start.position if start is not None else None,
-                           errors=errors, max_line_bytes=max_line_bytes)
+                           errors=errors, max_line_bytes=max_line_bytes,
+                           on_open=line.on_open if line is not None else None)
     last = None  # the last non-empty batch trained on: where the end-of-pass step is reported
     try:
         for batch in prefetch(batches, depth=1) if reader_thread else batches:
@@ -202,6 +217,8 @@ def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
                 need = "0/1 or -1/1" if model.loss.probabilistic else "a number"
                 raise InputError(batch.source, int(batch.lines[missing[0]]),
                                  f"record has no label (training needs {need})")
+            if line is not None:
+                line.add(len(batch))
             train, held = split(batch)
             if sample is not None:
                 train = sample(train)

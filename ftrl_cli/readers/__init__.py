@@ -23,7 +23,7 @@ from ftrl_cli.readers.detect import FORMATS, detect_format
 from ftrl_cli.readers.libsvm import libsvm_plan
 from ftrl_cli.readers.parallel import ParallelParser
 from ftrl_cli.readers.rejects import ErrorPolicy
-from ftrl_cli.readers.source import open_source
+from ftrl_cli.readers.source import Source, open_source
 from ftrl_cli.readers.vw import vw_plan
 
 __all__ = [
@@ -158,6 +158,7 @@ def read_batches(
     start: ReadPosition | None = None,
     errors: ErrorPolicy | None = None,
     max_line_bytes: int = MAX_LINE_BYTES,
+    on_open: Callable[[Source], None] | None = None,
 ) -> Iterator[Batch]:
     """Stream the records of ``paths`` (``-`` is stdin) one source after another.
 
@@ -185,7 +186,8 @@ def read_batches(
     ``score``, if given, is called on each Batch by the thread that parsed it (so with
     ``workers >= 2`` scoring runs on the parse workers, beside the parsing) and its result
     is put in ``Batch.scores``.  It sees the records and their features; on a worker,
-    ``Batch.lines`` are still counted from the block's start.
+    ``Batch.lines`` are still counted from the block's start.  ``on_open`` is called with
+    each source as it is opened (its ``bytes_read`` tells how far reading has got).
 
     >>> import tempfile
     >>> p = tempfile.mktemp(suffix=".vw"); _ = open(p, "w").write("1 |u a b\\n-1 |u c\\n")
@@ -213,13 +215,14 @@ def read_batches(
         raise ValueError("max_line_bytes must be positive")
     skip = errors is not None and errors.skip
     batches = _read(paths, spec, batch_rows, chunk_bytes, workers, score, skip, max_line_bytes,
-                    start)
+                    start, on_open)
     yield from errors.watch(batches) if skip else batches
 
 
 def _read(paths: Sequence[str], spec: FeatureSpec, batch_rows: int, chunk_bytes: int,
           workers: int, score: Callable[[Batch], np.ndarray] | None, skip: bool,
-          max_line_bytes: int, start: ReadPosition | None) -> Iterator[Batch]:
+          max_line_bytes: int, start: ReadPosition | None,
+          on_open: Callable[[Source], None] | None) -> Iterator[Batch]:
     chunk_bytes = min(chunk_bytes, max_line_bytes + 1)
     parser = ParallelParser(workers, score, skip) if workers > 1 else None
     try:
@@ -227,6 +230,8 @@ def _read(paths: Sequence[str], spec: FeatureSpec, batch_rows: int, chunk_bytes:
             if start is not None and i < start.input:
                 continue
             source = open_source(path)
+            if on_open is not None:
+                on_open(source)
             try:
                 plan = _PLANS[spec.format](source, spec)
                 if plan is not None and spec.numeric_labels:
