@@ -19,7 +19,7 @@ from ftrl_cli._version import __version__
 # the learner on a small machine. Set before numpy is imported; a user's setting wins.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-FORMATS = click.Choice(["vw", "libsvm", "csv", "tsv", "criteo"])
+FORMATS = click.Choice(["vw", "libsvm", "csv", "tsv", "criteo", "parquet"])
 
 
 def _csv_list(_ctx, _param, value: str | None) -> tuple[str, ...]:

@@ -43,6 +43,14 @@ def build_optimizer_config(base: OptimizerConfig, config_file: str | None,
     return cfg.override(**changes).validate_training()
 
 
+def _holds_parquet(folder: str) -> bool:
+    """Whether ``folder`` (or a folder in it) holds a ``.parquet`` or ``.pq`` file."""
+    for _, _, files in os.walk(folder):
+        if any(f.lower().endswith((".parquet", ".pq")) for f in files):
+            return True
+    return False
+
+
 def check_inputs(paths: list[str]) -> None:
     """Fail early, before any work, on inputs that cannot be read."""
     if paths.count("-") > 1:
@@ -52,7 +60,7 @@ def check_inputs(paths: list[str]) -> None:
             continue
         if not os.path.exists(p):
             raise FtrlError(f"{p}: no such file")
-        if os.path.isdir(p):
-            raise FtrlError(f"{p}: is a folder, not a file")
+        if os.path.isdir(p) and not _holds_parquet(p):
+            raise FtrlError(f"{p}: is a folder, not a file (nor a folder of Parquet files)")
         if not os.access(p, os.R_OK):
             raise FtrlError(f"{p}: permission denied")

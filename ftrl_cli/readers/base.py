@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,10 +16,10 @@ if TYPE_CHECKING:
 class FeatureSpec:
     """How records become hashed features; stored in checkpoints and compared on warm start.
 
-    ``format`` is one of ``vw``, ``libsvm``, ``csv``, ``tsv``, ``criteo``; ``hash_mode`` is
-    ``strings`` or ``all`` (see ``ftrl_cli.hashing``).  A spec without a mode, as checkpoints
-    written before it was recorded are, means ``all``; ``ftrl train`` makes new models with
-    ``strings``.
+    ``format`` is one of ``vw``, ``libsvm``, ``csv``, ``tsv``, ``criteo``, ``parquet``;
+    ``hash_mode`` is ``strings`` or ``all`` (see ``ftrl_cli.hashing``).  A spec without a
+    mode, as checkpoints written before it was recorded are, means ``all``; ``ftrl train``
+    makes new models with ``strings``.
 
     >>> FeatureSpec(format="vw", hash_bits=18).n_features
     262144
@@ -27,7 +27,7 @@ class FeatureSpec:
 
     format: str
     hash_bits: int = 22
-    # delimited formats only
+    # delimited formats only (the roles of columns apply to parquet too)
     header: bool = True
     columns: tuple[str, ...] | None = None
     label_column: str = "label"
@@ -95,7 +95,8 @@ class Batch:
     what the reader's ``score`` function returned for the batch (see ``read_batches``), if it
     had one. ``base`` holds each record's base margin (Vowpal Wabbit's "initial prediction",
     ``label importance base``): it is added to the record's margin before the sigmoid, in
-    training and in scoring; ``None`` when no record of the batch has one.
+    training and in scoring; ``None`` when no record of the batch has one. ``key`` is the
+    Parquet key column asked for (``predict --key-column``), a pyarrow Array, or ``None``.
 
     >>> b = Batch(np.array([0, 1, 1]), np.array([3], np.int32), np.array([2.0]), 4,
     ...           np.zeros(2), np.ones(2), np.arange(1, 3), "x")
@@ -114,6 +115,7 @@ class Batch:
     tags: list[str | None] | None = field(default=None)
     scores: np.ndarray | None = field(default=None)
     base: np.ndarray | None = field(default=None)
+    key: Any = field(default=None)
     _X: sp.csr_matrix | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -146,7 +148,8 @@ class Batch:
                      self.weights[rows], self.lines[rows], self.source,
                      None if self.tags is None else [self.tags[i] for i in rows],
                      None if self.scores is None else self.scores[rows],
-                     None if self.base is None else self.base[rows])
+                     None if self.base is None else self.base[rows],
+                     None if self.key is None else self.key.take(rows))
 
 
 def scored(batches: Iterator[Batch],
