@@ -243,14 +243,18 @@ def train(ctx: click.Context, inputs, output, init_model, wait_lock, no_verify, 
                                           "(a --loss squared model prints margins anyway).")
 @click.option("--recalibrate/--no-recalibrate", default=True, show_default=True,
               help="Undo the model's negative down-sampling in its scores.")
+@click.option("--key-column", default=None, metavar="NAME",
+              help="Parquet input: copy this column beside the predictions "
+                   "(needs -o FILE.parquet).")
 @verify_option
 @input_options
-def predict(inputs, model_path, output, raw, recalibrate, no_verify, fmt, no_header,
-            columns) -> None:
+def predict(inputs, model_path, output, raw, recalibrate, key_column, no_verify, fmt,
+            no_header, columns) -> None:
     """Score INPUT records: one prediction per line, in input order.
 
     Without INPUT (or with '-') the records come from stdin, scored as they arrive. A
-    record with a tag gets 'tag prediction'.
+    record with a tag gets 'tag prediction'. '-o FILE.parquet' writes a table instead: a
+    'prediction' column, after the --key-column or the vw tags.
 
     \b
     Example:
@@ -261,7 +265,7 @@ def predict(inputs, model_path, output, raw, recalibrate, no_verify, fmt, no_hea
 
     run_predict(list(inputs) or ["-"], model_path, output, raw,
                 dict(format=fmt, header=not no_header, columns=columns or None), recalibrate,
-                verify=not no_verify)
+                verify=not no_verify, key_column=key_column)
 
 
 @cli.command()

@@ -8,6 +8,7 @@ import os
 from ftrl_cli.config import OptimizerConfig
 from ftrl_cli.errors import FtrlError
 from ftrl_cli.outputs import check_writable as check_writable  # where an output really goes
+from ftrl_cli.readers.detect import PARQUET_SUFFIXES
 from ftrl_cli.schedules import parse_schedule
 
 
@@ -46,7 +47,7 @@ def build_optimizer_config(base: OptimizerConfig, config_file: str | None,
 def _holds_parquet(folder: str) -> bool:
     """Whether ``folder`` (or a folder in it) holds a ``.parquet`` or ``.pq`` file."""
     for _, _, files in os.walk(folder):
-        if any(f.lower().endswith((".parquet", ".pq")) for f in files):
+        if any(f.lower().endswith(PARQUET_SUFFIXES) for f in files):
             return True
     return False
 

@@ -13,10 +13,12 @@ from ftrl_cli._jit import first_run_notice
 from ftrl_cli._runtime import prepare_for_run
 from ftrl_cli.atomic import write_fully
 from ftrl_cli.commands.options import check_inputs
+from ftrl_cli.errors import FtrlError
 from ftrl_cli.kernels.predict import score as score_rows
 from ftrl_cli.kernels.text import LINE_BYTES, format_values
 from ftrl_cli.outputs import open_output
 from ftrl_cli.pipeline import prefetch
+from ftrl_cli.prediction_table import wants_parquet
 from ftrl_cli.readers import read_batches, resolve_spec
 from ftrl_cli.readers.base import Batch
 from ftrl_cli.readers.columns import check_columns
@@ -26,8 +28,8 @@ from ftrl_cli.sampling import negative_rate, recalibrated
 
 def scored_batches(inputs: list[str], model: str | checkpoint.Checkpoint, reader: dict,
                    raw: bool = False, label_hint: str | None = None,
-                   recalibrate: bool = True,
-                   verify: bool = True) -> Iterator[tuple[Batch, np.ndarray]]:
+                   recalibrate: bool = True, verify: bool = True,
+                   key_column: str | None = None) -> Iterator[tuple[Batch, np.ndarray]]:
     """Yield each input batch with its predictions (probabilities, or margins if ``raw``;
     a squared-loss model's predictions are its margins).
 
@@ -36,7 +38,8 @@ def scored_batches(inputs: list[str], model: str | checkpoint.Checkpoint, reader
     model's loss reads them; with ``label_hint`` a csv/tsv input must have the label column
     (the hint ends the error).  A model trained on down-sampled negatives has its scores
     recalibrated for the unsampled traffic unless ``recalibrate`` is false (see
-    ``ftrl_cli.sampling``). ``verify`` checks a model file's checksums.
+    ``ftrl_cli.sampling``). ``verify`` checks a model file's checksums. ``key_column``
+    (Parquet input) is read into each Batch's ``key``.
     """
     check_inputs(inputs)
     ckpt = model if isinstance(model, checkpoint.Checkpoint) else checkpoint.load(
@@ -51,6 +54,8 @@ def scored_batches(inputs: list[str], model: str | checkpoint.Checkpoint, reader
                         vw_interactions=trained.vw_interactions,
                         **model_reader(inputs, trained, reader))
     spec = replace(spec, numeric_labels=not loss.probabilistic)
+    if key_column is not None and spec.format != "parquet":
+        raise FtrlError(f"--key-column applies to parquet input; this input is {spec.format}")
     check_columns(inputs, spec, label_hint=label_hint)
     w, bias = ckpt.serving_weights()
     undo = recalibrated(negative_rate(ckpt.meta), raw) if recalibrate else None
@@ -62,7 +67,8 @@ def scored_batches(inputs: list[str], model: str | checkpoint.Checkpoint, reader
         return s if undo is None else undo(s)
 
     # Scoring has no order dependency: both cores parse and score, batches stay in order.
-    for batch in prefetch(read_batches(inputs, spec, workers=2, score=score)):
+    for batch in prefetch(read_batches(inputs, spec, workers=2, score=score,
+                                       key_column=key_column)):
         yield batch, batch.scores
 
 
@@ -83,9 +89,42 @@ def format_lines(batch: Batch, preds: np.ndarray) -> bytes:
                    for t, v in zip(batch.tags, lines)).encode("utf-8")
 
 
+def write_table(inputs: list[str], model_path: str, output: str, raw: bool, reader: dict,
+                recalibrate: bool, verify: bool, key_column: str | None) -> None:
+    """The predictions as a Parquet table at ``output``: the key column (Parquet input) or
+    the tags (vw input) beside them."""
+    import pyarrow as pa
+
+    from ftrl_cli.prediction_table import prediction_schema, write_predictions
+
+    check_inputs(inputs)
+    ckpt = checkpoint.load(model_path, weights_only=True, verify=verify)
+    fmt = model_reader(inputs, ckpt.spec, reader)["format"]
+    scored = scored_batches(inputs, ckpt, reader, raw, recalibrate=recalibrate,
+                            key_column=key_column)
+    key = ("tag", pa.string()) if fmt == "vw" else None
+    if key_column is not None:
+        from ftrl_cli.readers.parquet import open_dataset
+
+        schema = open_dataset(inputs[0]).schema
+        if key_column not in schema.names:
+            raise FtrlError(f"{inputs[0]}: no key column '{key_column}' in the columns")
+        key = (key_column, schema.field(key_column).type)
+    with open_output(output) as out:
+        write_predictions(out, scored, prediction_schema(key))
+
+
 def run_predict(inputs: list[str], model_path: str, output: str | None, raw: bool,
-                reader: dict, recalibrate: bool = True, verify: bool = True) -> None:
+                reader: dict, recalibrate: bool = True, verify: bool = True,
+                key_column: str | None = None) -> None:
+    """Write the predictions: text lines, or a Parquet table for an ``-o`` file named
+    ``.parquet``/``.pq`` (see ``ftrl_cli.prediction_table``)."""
     prepare_for_run()
+    if key_column is not None and not wants_parquet(output):
+        raise FtrlError("--key-column needs -o FILE.parquet (the predictions as a table)")
+    if wants_parquet(output):
+        write_table(inputs, model_path, output, raw, reader, recalibrate, verify, key_column)
+        return
     scored = scored_batches(inputs, model_path, reader, raw, recalibrate=recalibrate,
                             verify=verify)
     if output is None or output == "-":

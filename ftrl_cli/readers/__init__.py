@@ -22,7 +22,6 @@ from ftrl_cli.readers.delimited import CRITEO_COLUMNS, delimited_plan
 from ftrl_cli.readers.detect import FORMATS, detect_format
 from ftrl_cli.readers.libsvm import libsvm_plan
 from ftrl_cli.readers.parallel import ParallelParser
-from ftrl_cli.readers.parquet import parquet_batches
 from ftrl_cli.readers.source import open_source
 from ftrl_cli.readers.vw import vw_plan
 
@@ -202,6 +201,9 @@ def read_batches(
     [[1, 2]]
     """
     if spec.format == "parquet":
+        # pyarrow's dataset and compute modules take 0.1 s to import: only when needed
+        from ftrl_cli.readers.parquet import parquet_batches
+
         for path in paths:
             yield from scored(parquet_batches(path, spec, batch_rows, key_column), score)
         return

@@ -14,7 +14,6 @@ from ftrl_cli.errors import FtrlError
 from ftrl_cli.readers.base import FeatureSpec
 from ftrl_cli.readers.crossing import column_params, spec_crosses
 from ftrl_cli.readers.delimited import header_names
-from ftrl_cli.readers.parquet import parquet_names
 from ftrl_cli.readers.source import STDIN_NAME
 
 _SHOWN = 8
@@ -32,6 +31,8 @@ def input_columns(path: str, spec: FeatureSpec) -> tuple[str, ...] | None:
     (('id', 'label'), None)
     """
     if spec.format == "parquet":
+        from ftrl_cli.readers.parquet import parquet_names  # pyarrow.dataset: when needed
+
         return parquet_names(path)
     if spec.format not in ("csv", "tsv"):
         return None

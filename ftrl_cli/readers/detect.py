@@ -9,6 +9,7 @@ from ftrl_cli.errors import FtrlError
 from ftrl_cli.readers.source import open_source, strip_compression
 
 FORMATS = ("vw", "libsvm", "csv", "tsv", "criteo", "parquet")
+PARQUET_SUFFIXES = (".parquet", ".pq")
 
 _EXTENSIONS = {
     ".vw": "vw",
@@ -17,8 +18,7 @@ _EXTENSIONS = {
     ".csv": "csv",
     ".tsv": "tsv",
     ".criteo": "criteo",
-    ".parquet": "parquet",
-    ".pq": "parquet",
+    **dict.fromkeys(PARQUET_SUFFIXES, "parquet"),
 }
 _PARQUET_MAGIC = b"PAR1"
 _SNIFF_BYTES = 1 << 16

@@ -39,8 +39,8 @@ from ftrl_cli.readers.crosses_spec import Crosses
 from ftrl_cli.readers.crossing import add_crosses, column_params, spec_crosses
 from ftrl_cli.readers.delimited import column_roles, describe_error
 
-PARQUET_SUFFIXES = (".parquet", ".pq")
 _ARROW_ERRORS = (pa.ArrowException, OSError)
+_SCAN = pds.ParquetFragmentScanOptions(pre_buffer=False)
 
 
 def open_dataset(path: str) -> pds.Dataset:
@@ -149,9 +149,13 @@ def parquet_batches(path: str, spec: FeatureSpec, batch_rows: int,
         source = RowSource(path if single else fragment.path)
         row = 1
         try:
+            # on this thread, no read-ahead, no pre-buffering: Arrow's scan threads decode
+            # row groups ahead of the consumer without bound (the whole file, when training
+            # is slower), and pre-buffering holds many row groups' raw bytes at once
             batches = fragment.to_batches(schema=dataset.schema, columns=columns,
-                                          batch_size=batch_rows, batch_readahead=1,
-                                          fragment_readahead=0)
+                                          batch_size=batch_rows, batch_readahead=0,
+                                          fragment_readahead=0, use_threads=False,
+                                          fragment_scan_options=_SCAN)
             for rb in batches:
                 if rb.num_rows:
                     yield record_batch(rb, plan, spec, source, row)
