@@ -353,3 +353,18 @@ def test_read_batches_row_numbers_and_sources(tmp_path: Path) -> None:
     assert str(err) == f"{path}: row 5: x"
     with pytest.raises(FtrlError, match="a folder is read as a Parquet dataset only"):
         resolve_spec([str(tmp_path)], format="csv")
+
+
+def test_warm_start_continues_across_csv_and_parquet(tmp_path: Path) -> None:
+    table = mixed_table(800).select(["label", "site", "app", "day", "price"])
+    first, second = table.slice(0, 500), table.slice(500)
+    args = ["--quiet", "--learning-rate", "0.1", "--numeric-columns", "price"]
+    assert ftrl("train", as_csv(first, tmp_path / "a.csv"), "-o", tmp_path / "a.parquet",
+                *args).code == 0
+    r = ftrl("train", write(second, tmp_path / "b.parquet"), "--init-model",
+             tmp_path / "a.parquet", "-o", tmp_path / "ab.parquet", "--quiet")
+    assert r.code == 0, r.err
+    assert ftrl("train", as_csv(table, tmp_path / "all.csv"), "-o", tmp_path / "all.parquet",
+                *args).code == 0
+    assert model_columns(tmp_path / "ab.parquet")[0].equals(
+        model_columns(tmp_path / "all.parquet")[0])

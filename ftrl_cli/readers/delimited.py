@@ -203,6 +203,17 @@ def column_roles(names: tuple[str, ...], spec: FeatureSpec, source: str) -> np.n
     return roles
 
 
+def column_hashes(names: tuple[str, ...], mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's hash seed and the full hash of its numeric coordinate (the empty name).
+
+    >>> seeds, numeric = column_hashes(("a",), "strings")
+    >>> int(numeric[0]) == int(seeds[0])  # in ``strings`` mode the empty name is the seed
+    True
+    """
+    seeds = np.array([hash_name(n, 0, mode) for n in names], np.int64)
+    return seeds, np.array([hash_name(b"", int(s), mode) for s in seeds], np.int64)
+
+
 def delimited_plan(source: Source, spec: FeatureSpec) -> Plan | None:
     """The parse plan for a csv/tsv/criteo source; consumes its header.  None if empty."""
     start = 1
@@ -228,8 +239,7 @@ def delimited_plan(source: Source, spec: FeatureSpec) -> Plan | None:
     roles = column_roles(names, spec, source.name)
     mode = spec.hash_mode
     strings = mode == "strings"
-    seeds = np.array([hash_name(n, 0, mode) for n in names], np.int64)
-    numeric = np.array([hash_name(b"", int(s), mode) for s in seeds], np.int64)
+    seeds, numeric = column_hashes(names, mode)
     width = BIN_HI - BIN_LO if (roles == R_LOG_BIN).any() else 0
     bins = np.zeros((len(names), width), np.int64)
     for i in np.flatnonzero(roles == R_LOG_BIN):

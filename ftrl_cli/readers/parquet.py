@@ -21,7 +21,6 @@ import pyarrow as pa
 import pyarrow.dataset as pds
 
 from ftrl_cli.errors import FtrlError, InputError, RowSource
-from ftrl_cli.hashing import hash_name
 from ftrl_cli.readers import _parse_common as pc
 from ftrl_cli.readers._parse_arrow import merge_rows
 from ftrl_cli.readers._parse_delimited import R_IGNORE, R_LABEL, R_NUMERIC
@@ -37,7 +36,7 @@ from ftrl_cli.readers.arrow_columns import (
 from ftrl_cli.readers.base import Batch, FeatureSpec
 from ftrl_cli.readers.crosses_spec import Crosses
 from ftrl_cli.readers.crossing import add_crosses, column_params, spec_crosses
-from ftrl_cli.readers.delimited import column_roles, describe_error
+from ftrl_cli.readers.delimited import column_hashes, column_roles, describe_error
 
 _ARROW_ERRORS = (pa.ArrowException, OSError)
 _SCAN = pds.ParquetFragmentScanOptions(pre_buffer=False)
@@ -99,14 +98,14 @@ def parquet_plan(dataset: pds.Dataset, spec: FeatureSpec, source: str,
         problem = check(t)
         if problem:
             kind = {R_LABEL: "label", R_NUMERIC: "numeric"}.get(role, "categorical")
-            raise FtrlError(f"{source}: column '{name}' cannot be read as {kind}: {problem} "
-                            "(--ignore-columns skips it)")
+            hint = " (--ignore-columns skips it)" if kind == "categorical" else ""
+            raise FtrlError(f"{source}: column '{name}' cannot be read as {kind}: "
+                            f"{problem}{hint}")
     if key_column is not None and key_column not in names:
         raise FtrlError(f"{source}: no key column '{key_column}' in the columns")
     keep = roles != R_IGNORE
     mode = spec.hash_mode
-    seeds = np.array([hash_name(n, 0, mode) for n in names], np.int64)
-    numeric = np.array([hash_name(b"", int(s), mode) for s in seeds], np.int64)
+    seeds, numeric = column_hashes(names, mode)
     crosses = spec_crosses(spec)
     cross, col_terms = column_params(crosses, names, spec, source)
     return ParquetPlan(
