@@ -67,8 +67,8 @@ def scored_batches(inputs: list[str], model: str | checkpoint.Checkpoint, reader
         return s if undo is None else undo(s)
 
     # Scoring has no order dependency: both cores parse and score, batches stay in order.
-    for batch in prefetch(read_batches(inputs, spec, workers=2, score=score,
-                                       key_column=key_column)):
+    key = {} if key_column is None else {"key_column": key_column}  # Parquet only
+    for batch in prefetch(read_batches(inputs, spec, workers=2, score=score, **key)):
         yield batch, batch.scores
 
 
