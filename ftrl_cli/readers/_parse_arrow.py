@@ -2,7 +2,8 @@
 
 A column of a record batch becomes *elements*: one per row for a scalar column, one per list
 element for a list column.  ``hash_strings`` hashes every element of a string array (its
-offsets, data and validity bitmap) as the csv kernel hashes a field's text; ``merge_rows``
+offsets, data and validity bitmap) as the csv kernel hashes a field's text,
+``hash_integers`` the values of an integer array as their decimal text; ``merge_rows``
 then lays the elements of all the columns out as CSR rows, in column order, exactly as the
 csv kernel would for the same record, with what crosses need of each feature.  A value of
 0.0 marks an element that is no feature (null, empty text, a numeric zero).
@@ -21,7 +22,7 @@ import math
 
 import numpy as np
 
-from ftrl_cli.hashing import hash_text
+from ftrl_cli.hashing import hash_decimal, hash_text
 from ftrl_cli.kernels.jit import njit
 from ftrl_cli.readers._cross_kernel import note
 from ftrl_cli.readers._parse_common import is_space
@@ -86,21 +87,43 @@ def string_labels(offsets, data, bitmap, bit_offset, numeric, out_label, out_fla
 
 
 @njit(nogil=True, cache=True)
-def merge_rows(lo, hi, hashes, values, seeds, col_terms, mask, cross, indptr, indices, data,
-               out_hashes, out_keys, out_terms):
-    """CSR rows of the elements ``lo[k, r]:hi[k, r]`` of each column ``k`` for row ``r``.
+def hash_integers(values, bitmap, bit_offset, seed, strings, out_hash, out_value):
+    """Hash integers (of at most 18 digits) as their decimal text, as ``hash_strings``
+    hashes that text; a null is missing."""
+    for i in range(values.shape[0]):
+        if is_valid(bitmap, bit_offset, i):
+            out_hash[i] = hash_decimal(np.int64(values[i]), seed, strings)
+            out_value[i] = 1.0
+        else:
+            out_hash[i] = 0
+            out_value[i] = 0.0
 
-    ``hashes``/``values`` hold every column's elements one column after another; an
-    element with value 0.0 is skipped.  Returns the number of features written.  With
+
+@njit(nogil=True, cache=True)
+def merge_rows(base, bag, ptrs, hashes, values, seeds, col_terms, mask, cross, indptr,
+               indices, data, out_hashes, out_keys, out_terms):
+    """CSR rows of every column's elements, column after column within a row.
+
+    ``hashes``/``values`` hold the columns' elements one column after another, column ``k``'s
+    from ``base[k]``: element ``base[k] + r`` is row ``r``'s, or for a bag column (``bag[k]
+    >= 0``) the elements ``base[k] + ptrs[bag[k], r]`` up to ``base[k] + ptrs[bag[k], r+1]``.
+    An element with value 0.0 is skipped.  Returns the number of features written.  With
     ``cross`` each feature's full hash, column seed and the column's term mask go to
     ``out_hashes``, ``out_keys`` and ``out_terms`` (see ``_cross_kernel``).
     """
-    ncols, nrows = lo.shape
+    ncols = base.shape[0]
+    nrows = indptr.shape[0] - 1
     nnz = 0
     indptr[0] = 0
     for r in range(nrows):
         for k in range(ncols):
-            for e in range(lo[k, r], hi[k, r]):
+            if bag[k] < 0:
+                lo = base[k] + r
+                hi = lo + 1
+            else:
+                lo = base[k] + ptrs[bag[k], r]
+                hi = base[k] + ptrs[bag[k], r + 1]
+            for e in range(lo, hi):
                 v = values[e]
                 if v != 0.0:
                     h = hashes[e]

@@ -7,8 +7,10 @@ it, so the same records give the same features as csv and as Parquet:
   ``_parse_arrow.hash_strings``; a null or empty string is missing;
 * dictionary-encoded columns hash their dictionary once per batch and gather the hashes;
 * lists are bags: each element is a feature of the column (nulls and empty text skipped);
-* other types (integers, booleans, dates, timestamps, floats, decimals) are cast to text by
-  Arrow's compute kernels, as its csv writer does (``true``/``false``, ``2024-01-02``,
+* integers of at most 18 digits are hashed as their decimal text by
+  ``_parse_arrow.hash_integers``, from their values buffer;
+* other types (booleans, dates, timestamps, floats, decimals, larger integers) are cast to
+  text by Arrow's compute kernels, as its csv writer does (``true``/``false``, ``2024-01-02``,
   ``2024-01-02 03:04:05.123``, ``0.1``, ``1e+20``), then hashed as strings;
 * numeric columns are float64 values (null and 0 make no feature); float32 and decimals go
   through their text, so their values are those of the csv text, and a non-finite value is
@@ -27,11 +29,14 @@ from ftrl_cli.hashing import HASH_PAD
 from ftrl_cli.readers._parse_arrow import (
     LABEL_BAD,
     LABEL_INEXACT,
+    hash_integers,
     hash_strings,
     string_labels,
 )
 
-Elements = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # hashes, values, lo, hi
+# hashes, values, and for a bag the row offsets into them (None: one element per row)
+Elements = tuple[np.ndarray, np.ndarray, np.ndarray | None]
+_DECIMAL_DIGITS = 10**18  # integers below this in size are hashed by ``hash_integers``
 
 
 def _is_text(t: pa.DataType) -> bool:
@@ -118,41 +123,55 @@ def text_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return offsets, data
 
 
-def _scalar_rows(n: int) -> tuple[np.ndarray, np.ndarray]:
-    lo = np.arange(n, dtype=np.int64)
-    return lo, lo + 1
+def _small_integers(arr: pa.Array) -> np.ndarray | None:
+    """The values of an integer array as int64 (nulls arbitrary) if all have at most 18
+    digits, else None."""
+    if not pa.types.is_integer(arr.type) or arr.buffers()[1] is None:
+        return None
+    values = np.frombuffer(arr.buffers()[1], arr.type.to_pandas_dtype())
+    values = values[arr.offset : arr.offset + len(arr)]
+    if len(values) and (values.max() >= _DECIMAL_DIGITS or
+                        (values.dtype.kind == "i" and values.min() <= -_DECIMAL_DIGITS)):
+        return None
+    return values.astype(np.int64, copy=False)  # one kernel for every integer type
 
 
 def category_elements(arr: pa.Array, seed: int, strings: bool) -> Elements:
     """The hashed categories of ``arr`` whose column seed is ``seed``: ``(hashes, values,
-    lo, hi)``, row ``r``'s elements being ``lo[r]:hi[r]`` (one per row but for lists).
+    ptr)``, one element per row, or for a list column row ``r``'s elements from ``ptr[r]`` to
+    ``ptr[r + 1]``.
 
     >>> from ftrl_cli.hashing import hash_name
-    >>> h, v, lo, hi = category_elements(pa.array([3, None]), 7, False)
-    >>> int(h[0]) == hash_name("3", 7), v.tolist(), (hi - lo).tolist()
-    (True, [1.0, 0.0], [1, 1])
+    >>> h, v, ptr = category_elements(pa.array([3, None]), 7, False)
+    >>> int(h[0]) == hash_name("3", 7), v.tolist(), ptr
+    (True, [1.0, 0.0], None)
     """
     t = arr.type
     if pa.types.is_dictionary(t):
-        dh, dv, _, _ = category_elements(arr.dictionary, seed, strings)
+        dh, dv, _ = category_elements(arr.dictionary, seed, strings)
         idx = arr.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
         valid = arr.is_valid().to_numpy(zero_copy_only=False)
-        return (dh[idx], np.where(valid, dv[idx], 0.0), *_scalar_rows(len(arr)))
+        return dh[idx], np.where(valid, dv[idx], 0.0), None
     if _is_list(t):
         offsets = _offsets(arr, arr.buffers()[1]).astype(np.int64)
-        first = int(offsets[0])
-        child = arr.values.slice(first, int(offsets[-1]) - first)
-        hashes, values, _, _ = category_elements(child, seed, strings)
-        lo = offsets[:-1] - first
-        valid = arr.is_valid().to_numpy(zero_copy_only=False)
-        return hashes, values, lo, np.where(valid, offsets[1:] - first, lo)
+        offsets -= offsets[0]
+        child = arr.values.slice(int(_offsets(arr, arr.buffers()[1])[0]), int(offsets[-1]))
+        hashes, values, _ = category_elements(child, seed, strings)
+        if arr.null_count:  # a null list's elements, if it has any, are not features
+            null = ~arr.is_valid().to_numpy(zero_copy_only=False)
+            values[np.repeat(null, np.diff(offsets))] = 0.0
+        return hashes, values, offsets
+    hashes = np.empty(len(arr), np.uint32)
+    values = np.empty(len(arr), np.float64)
+    small = _small_integers(arr)
+    if small is not None:
+        hash_integers(small, _bitmap(arr), arr.offset, seed, strings, hashes, values)
+        return hashes, values, None
     if not _is_text(t):
         arr = pac.cast(arr, pa.large_string())
     offsets, data = text_buffers(arr)
-    hashes = np.empty(len(arr), np.uint32)
-    values = np.empty(len(arr), np.float64)
     hash_strings(offsets, data, _bitmap(arr), arr.offset, seed, strings, hashes, values)
-    return (hashes, values, *_scalar_rows(len(arr)))
+    return hashes, values, None
 
 
 def _as_float(arr: pa.Array) -> pa.Array:

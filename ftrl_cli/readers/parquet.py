@@ -190,9 +190,7 @@ def record_batch(rb: pa.RecordBatch, plan: ParquetPlan, spec: FeatureSpec, sourc
             values, bad = numeric_values(arr)
             if bad is not None:
                 raise _bad(source, first_row + bad[0], plan, pc.E_VALUE, name, bad[1])
-            hashes = np.full(n, np.uint32(plan.numeric[k]), np.uint32)
-            lo = np.arange(n, dtype=np.int64)
-            parts.append((hashes, values, lo, lo + 1))
+            parts.append((np.full(n, np.uint32(plan.numeric[k]), np.uint32), values, None))
         else:
             parts.append(category_elements(arr, int(plan.seeds[k]), plan.strings))
         keys.append(plan.seeds[k])
@@ -206,15 +204,13 @@ def _merge(parts: list, seeds: np.ndarray, col_terms: np.ndarray, labels: np.nda
            rb: pa.RecordBatch) -> Batch:
     n = rb.num_rows
     sizes = [len(p[0]) for p in parts]
-    bases = np.cumsum([0, *sizes])[:-1].astype(np.int64)
-    if parts:
-        hashes = np.concatenate([p[0] for p in parts])
-        values = np.concatenate([p[1] for p in parts])
-        lo = np.stack([p[2] + b for p, b in zip(parts, bases)])
-        hi = np.stack([p[3] + b for p, b in zip(parts, bases)])
-    else:
-        hashes, values = np.zeros(0, np.uint32), np.zeros(0)
-        lo = hi = np.zeros((0, n), np.int64)
+    base = np.cumsum([0, *sizes])[:-1].astype(np.int64)
+    bags = [p[2] for p in parts if p[2] is not None]
+    bag = np.cumsum([p[2] is not None for p in parts], dtype=np.int64) - 1
+    bag[[p[2] is None for p in parts]] = -1
+    ptrs = np.stack(bags) if bags else np.zeros((0, n + 1), np.int64)
+    hashes = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.uint32)
+    values = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
     total = len(values)
     idx_dtype = index_dtype(n, spec.hash_bits)
     indptr = np.empty(n + 1, idx_dtype)
@@ -224,8 +220,8 @@ def _merge(parts: list, seeds: np.ndarray, col_terms: np.ndarray, labels: np.nda
     out_h, out_k, out_t = np.empty(meta, np.uint32), np.empty(meta, np.uint32), \
         np.empty(meta, np.uint64)
     mask = spec.n_features - 1
-    nnz = merge_rows(lo, hi, hashes, values, seeds, col_terms, mask, plan.cross, indptr,
-                     indices, data, out_h, out_k, out_t)
+    nnz = merge_rows(base, bag, ptrs, hashes, values, seeds, col_terms, mask, plan.cross,
+                     indptr, indices, data, out_h, out_k, out_t)
     indices, data = indices[:nnz], data[:nnz]
     if plan.crosses is not None:
         indptr, indices, data = add_crosses(plan.crosses, indptr, indices, data, out_h[:nnz],
