@@ -14,18 +14,13 @@ import sys
 from bench import datasets, suite
 from bench.parquet_cases import parquet_cases
 from bench.report import Outcome, parquet_section
-from bench.run import WARMUP_ROWS, _freeze
-from bench.settings import from_env
+from bench.run import WARMUP_ROWS, prepare_alone
 
 
 def main() -> int:
     """Run the Parquet cases; 1 if any failed."""
     log = functools.partial(print, flush=True)
-    s = from_env()
-    s.out_dir.mkdir(parents=True, exist_ok=True)
-    ds = datasets.ensure_dataset(s, log)
-    _freeze(s, log)
-    log("warming up on a small set ...")
+    s, ds = prepare_alone(log)
     small = datasets.ensure_dataset(dataclasses.replace(s, rows=WARMUP_ROWS), log)
     warm = s.out_dir / "warmup"
     warm.mkdir(parents=True, exist_ok=True)

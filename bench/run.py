@@ -65,6 +65,16 @@ def _freeze(s: Settings, log) -> str:
     return rev
 
 
+def prepare_alone(log) -> tuple[Settings, datasets.DataSet]:
+    """For running some cases alone: the settings, the data, the sources frozen."""
+    s = from_env()
+    s.out_dir.mkdir(parents=True, exist_ok=True)
+    ds = datasets.ensure_dataset(s, log)
+    _freeze(s, log)
+    log("warming up on a small set ...")
+    return s, ds
+
+
 def main() -> int:
     """Run the benchmark; return the exit status."""
     log = functools.partial(print, flush=True)
