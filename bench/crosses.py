@@ -9,21 +9,16 @@ from __future__ import annotations
 import functools
 import sys
 
-from bench import datasets, suite
+from bench import suite
 from bench.cross_cases import cross_cases
 from bench.report import Outcome, cross_section
-from bench.run import _freeze, _warm_up
-from bench.settings import from_env
+from bench.run import _warm_up, prepare_alone
 
 
 def main() -> int:
     """Run the cross cases; 1 if any failed."""
     log = functools.partial(print, flush=True)
-    s = from_env()
-    s.out_dir.mkdir(parents=True, exist_ok=True)
-    ds = datasets.ensure_dataset(s, log)
-    _freeze(s, log)
-    log("warming up on a small set ...")
+    s, ds = prepare_alone(log)
     errors = _warm_up(s, log, only_crosses=True)
     results = suite.run_rounds(cross_cases(ds, s.hyper, s.out_dir), 1, log)
     suite.score(results, ds.test("criteo"))

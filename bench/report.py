@@ -120,6 +120,20 @@ def cross_section(o: Outcome) -> list[str]:
     ]
 
 
+def parquet_section(o: Outcome) -> list[str]:
+    """``ftrl train`` on the same records as TSV (named columns) and as Parquet."""
+    return [
+        "## Parquet input",
+        "",
+        _phase_table(o, "parquet"),
+        "",
+        "One run each: the training rows as TSV read with `--no-header --columns` (every "
+        "column categorical) and as Parquet (`bench/parquet_cases.py`), the same model. "
+        "`python -m bench.parquet` runs these cases alone.",
+        "",
+    ]
+
+
 def _checks_table(found: list[Check]) -> str:
     rows = [[c.name, c.measured, c.target, verdict(c.ok)] for c in found]
     return table(["check", "measured", "target", "result"], rows)
@@ -397,6 +411,7 @@ def render(o: Outcome) -> str:
         "",
     ]
     parts += cross_section(o)
+    parts += parquet_section(o)
     parts += ["## Memory scaling of ftrl train", "", _scale_table(o), ""]
     parts += ["## float32 optimizer state (criteo TSV)", "", _float32_table(o), ""]
     parts += [

@@ -19,6 +19,7 @@ import time
 
 from bench import cases, datasets, envinfo, measure, snapshot, suite
 from bench.cross_cases import cross_cases
+from bench.parquet_cases import parquet_cases
 from bench.report import Outcome, render
 from bench.settings import Settings, from_env
 
@@ -38,6 +39,7 @@ def _warm_up(s: Settings, log, only_crosses: bool = False) -> list[str]:
         *cases.predict_cases(ds, out),
         *cases.profile_cases(ds, s.hyper, out),
         *cross_cases(ds, s.hyper, out),
+        *parquet_cases(ds, s.hyper, out),
     ]
     return suite.warm_up(todo, log)
 
@@ -63,6 +65,16 @@ def _freeze(s: Settings, log) -> str:
     return rev
 
 
+def prepare_alone(log) -> tuple[Settings, datasets.DataSet]:
+    """For running some cases alone: the settings, the data, the sources frozen."""
+    s = from_env()
+    s.out_dir.mkdir(parents=True, exist_ok=True)
+    ds = datasets.ensure_dataset(s, log)
+    _freeze(s, log)
+    log("warming up on a small set ...")
+    return s, ds
+
+
 def main() -> int:
     """Run the benchmark; return the exit status."""
     log = functools.partial(print, flush=True)
@@ -76,7 +88,8 @@ def main() -> int:
     log("warming up on a small set ...")
     warm_errors = _warm_up(s, log)
     log("timed runs ...")
-    todo = [*cases.all_cases(ds, s.hyper, s.out_dir), *cross_cases(ds, s.hyper, s.out_dir)]
+    todo = [*cases.all_cases(ds, s.hyper, s.out_dir), *cross_cases(ds, s.hyper, s.out_dir),
+            *parquet_cases(ds, s.hyper, s.out_dir)]
     results = suite.run_rounds(todo, s.runs, log)
     log("memory scaling ...")
     scale = suite.run_rounds(

@@ -19,7 +19,7 @@ from ftrl_cli._version import __version__
 # the learner on a small machine. Set before numpy is imported; a user's setting wins.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-FORMATS = click.Choice(["vw", "libsvm", "csv", "tsv", "criteo"])
+FORMATS = click.Choice(["vw", "libsvm", "csv", "tsv", "criteo", "parquet"])
 
 
 def _csv_list(_ctx, _param, value: str | None) -> tuple[str, ...]:
@@ -305,16 +305,20 @@ def _deciding_options(ctx: click.Context) -> dict:
                                           "(a --loss squared model prints margins anyway).")
 @click.option("--recalibrate/--no-recalibrate", default=True, show_default=True,
               help="Undo the model's negative down-sampling in its scores.")
+@click.option("--key-column", default=None, metavar="NAME",
+              help="Parquet input: copy this column beside the predictions "
+                   "(needs -o FILE.parquet).")
 @verify_option
 @input_options
 @error_options
-def predict(inputs, model_path, output, raw, recalibrate, no_verify, fmt, no_header, columns,
-            on_error, max_errors, rejects, max_line_bytes) -> None:
+def predict(inputs, model_path, output, raw, recalibrate, key_column, no_verify, fmt, no_header,
+            columns, on_error, max_errors, rejects, max_line_bytes) -> None:
     """Score INPUT records: one prediction per line, in input order.
 
     Without INPUT (or with '-') the records come from stdin, scored as they arrive. A
     record with a tag gets 'tag prediction'. With --on-error skip a skipped record gets an
-    empty line, so that line N of the output still answers record N.
+    empty line, so that line N of the output still answers record N. '-o FILE.parquet'
+    writes a table instead: a 'prediction' column, after the --key-column or the vw tags.
 
     \b
     Example:
@@ -325,7 +329,7 @@ def predict(inputs, model_path, output, raw, recalibrate, no_verify, fmt, no_hea
 
     run_predict(list(inputs) or ["-"], model_path, output, raw,
                 dict(format=fmt, header=not no_header, columns=columns or None), recalibrate,
-                verify=not no_verify,
+                verify=not no_verify, key_column=key_column,
                 errors=_errors(on_error, max_errors, rejects), max_line_bytes=max_line_bytes)
 
 

@@ -10,18 +10,27 @@ class FtrlError(Exception):
     exit_code = 2
 
 
+class RowSource(str):
+    """The name of an input whose records are rows (Parquet), not lines: errors say
+    ``file: row N`` instead of ``file:N``."""
+
+
 class InputError(FtrlError):
-    """A malformed record: ``str(err)`` is ``"file:line: what is wrong"``.
+    """A malformed record: ``str(err)`` is ``"file:line: what is wrong"``
+    (``"file: row N: what is wrong"`` for a ``RowSource``).
 
     >>> str(InputError("train.vw", 7, "bad label 'x'"))
     "train.vw:7: bad label 'x'"
+    >>> str(InputError(RowSource("day.parquet"), 7, "bad label 'x'"))
+    "day.parquet: row 7: bad label 'x'"
     """
 
     def __init__(self, source: str, line: int, message: str) -> None:
         self.source = source
         self.line = line
         self.message = message
-        super().__init__(f"{source}:{line}: {message}")
+        where = f"{source}: row {line}" if isinstance(source, RowSource) else f"{source}:{line}"
+        super().__init__(f"{where}: {message}")
 
 
 class NonFiniteError(FtrlError, ValueError):

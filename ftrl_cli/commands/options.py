@@ -8,6 +8,7 @@ import os
 from ftrl_cli.config import OptimizerConfig
 from ftrl_cli.errors import FtrlError
 from ftrl_cli.outputs import check_writable as check_writable  # where an output really goes
+from ftrl_cli.readers.detect import PARQUET_SUFFIXES
 from ftrl_cli.schedules import parse_schedule
 
 
@@ -43,6 +44,14 @@ def build_optimizer_config(base: OptimizerConfig, config_file: str | None,
     return cfg.override(**changes).validate_training()
 
 
+def _holds_parquet(folder: str) -> bool:
+    """Whether ``folder`` (or a folder in it) holds a ``.parquet`` or ``.pq`` file."""
+    for _, _, files in os.walk(folder):
+        if any(f.lower().endswith(PARQUET_SUFFIXES) for f in files):
+            return True
+    return False
+
+
 def check_inputs(paths: list[str]) -> None:
     """Fail early, before any work, on inputs that cannot be read."""
     if paths.count("-") > 1:
@@ -52,7 +61,7 @@ def check_inputs(paths: list[str]) -> None:
             continue
         if not os.path.exists(p):
             raise FtrlError(f"{p}: no such file")
-        if os.path.isdir(p):
-            raise FtrlError(f"{p}: is a folder, not a file")
+        if os.path.isdir(p) and not _holds_parquet(p):
+            raise FtrlError(f"{p}: is a folder, not a file (nor a folder of Parquet files)")
         if not os.access(p, os.R_OK):
             raise FtrlError(f"{p}: permission denied")

@@ -13,10 +13,12 @@ from ftrl_cli._jit import first_run_notice
 from ftrl_cli._runtime import prepare_for_run
 from ftrl_cli.atomic import write_fully
 from ftrl_cli.commands.options import check_inputs
+from ftrl_cli.errors import FtrlError
 from ftrl_cli.kernels.predict import score as score_rows
 from ftrl_cli.kernels.text import LINE_BYTES, format_values
 from ftrl_cli.outputs import open_output
 from ftrl_cli.pipeline import prefetch
+from ftrl_cli.prediction_table import wants_parquet
 from ftrl_cli.progress_line import ProgressLine, is_terminal, progress_line
 from ftrl_cli.readers import MAX_LINE_BYTES, ErrorPolicy, read_batches, resolve_spec
 from ftrl_cli.readers.base import Batch
@@ -30,7 +32,7 @@ def scored_batches(inputs: list[str], model: str | checkpoint.Checkpoint, reader
                    raw: bool = False, label_hint: str | None = None,
                    recalibrate: bool = True, verify: bool = True,
                    errors: ErrorPolicy | None = None, max_line_bytes: int = MAX_LINE_BYTES,
-                   progress: ProgressLine | None = None,
+                   progress: ProgressLine | None = None, key_column: str | None = None,
                    ) -> Iterator[tuple[Batch, np.ndarray]]:
     """Yield each input batch with its predictions (probabilities, or margins if ``raw``;
     a squared-loss model's predictions are its margins).
@@ -42,6 +44,7 @@ def scored_batches(inputs: list[str], model: str | checkpoint.Checkpoint, reader
     recalibrated for the unsampled traffic unless ``recalibrate`` is false (see
     ``ftrl_cli.sampling``). ``verify`` checks a model file's checksums.  ``errors`` and
     ``max_line_bytes`` go to ``read_batches``. ``progress`` counts the records and bytes read.
+    ``key_column`` (Parquet input) is read into each Batch's ``key``.
     """
     check_inputs(inputs)
     ckpt = model if isinstance(model, checkpoint.Checkpoint) else checkpoint.load(
@@ -56,6 +59,8 @@ def scored_batches(inputs: list[str], model: str | checkpoint.Checkpoint, reader
                         vw_interactions=trained.vw_interactions,
                         **model_reader(inputs, trained, reader))
     spec = replace(spec, numeric_labels=not loss.probabilistic)
+    if key_column is not None and spec.format != "parquet":
+        raise FtrlError(f"--key-column applies to parquet input; this input is {spec.format}")
     check_columns(inputs, spec, label_hint=label_hint)
     w, bias = ckpt.serving_weights()
     undo = recalibrated(negative_rate(ckpt.meta), raw) if recalibrate else None
@@ -68,8 +73,9 @@ def scored_batches(inputs: list[str], model: str | checkpoint.Checkpoint, reader
 
     # Scoring has no order dependency: both cores parse and score, batches stay in order.
     on_open = progress.on_open if progress is not None else None
+    key = {} if key_column is None else {"key_column": key_column}  # Parquet only
     batches = read_batches(inputs, spec, workers=2, score=score, errors=errors,
-                           max_line_bytes=max_line_bytes, on_open=on_open)
+                           max_line_bytes=max_line_bytes, on_open=on_open, **key)
     for batch in prefetch(batches):
         yield batch, batch.scores
         if progress is not None:
@@ -102,10 +108,43 @@ def format_lines(batch: Batch, preds: np.ndarray) -> bytes:
     return text
 
 
+def write_table(inputs: list[str], model_path: str, output: str, raw: bool, reader: dict,
+                recalibrate: bool, verify: bool, key_column: str | None) -> None:
+    """The predictions as a Parquet table at ``output``: the key column (Parquet input) or
+    the tags (vw input) beside them."""
+    import pyarrow as pa
+
+    from ftrl_cli.prediction_table import prediction_schema, write_predictions
+
+    check_inputs(inputs)
+    ckpt = checkpoint.load(model_path, weights_only=True, verify=verify)
+    fmt = model_reader(inputs, ckpt.spec, reader)["format"]
+    scored = scored_batches(inputs, ckpt, reader, raw, recalibrate=recalibrate,
+                            key_column=key_column)
+    key = ("tag", pa.string()) if fmt == "vw" else None
+    if key_column is not None:
+        from ftrl_cli.readers.parquet import open_dataset
+
+        schema = open_dataset(inputs[0]).schema
+        if key_column not in schema.names:
+            raise FtrlError(f"{inputs[0]}: no key column '{key_column}' in the columns")
+        key = (key_column, schema.field(key_column).type)
+    with open_output(output) as out:
+        write_predictions(out, scored, prediction_schema(key))
+
+
 def run_predict(inputs: list[str], model_path: str, output: str | None, raw: bool,
                 reader: dict, recalibrate: bool = True, verify: bool = True,
-                errors: dict | None = None, max_line_bytes: int = MAX_LINE_BYTES) -> None:
+                errors: dict | None = None, max_line_bytes: int = MAX_LINE_BYTES,
+                key_column: str | None = None) -> None:
+    """Write the predictions: text lines, or a Parquet table for an ``-o`` file named
+    ``.parquet``/``.pq`` (see ``ftrl_cli.prediction_table``)."""
     prepare_for_run()
+    if key_column is not None and not wants_parquet(output):
+        raise FtrlError("--key-column needs -o FILE.parquet (the predictions as a table)")
+    if wants_parquet(output):
+        write_table(inputs, model_path, output, raw, reader, recalibrate, verify, key_column)
+        return
     to_stdout = output is None or output == "-"
     with error_policy(**(errors or {})) as policy, \
             progress_line(inputs, show=not (to_stdout and is_terminal(sys.stdout))) as line:

@@ -81,6 +81,10 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
                    "vw_interactions": ckpt.spec.vw_interactions}
     spec = replace(resolve_spec(inputs, **reader, **(crosses or {})),
                    numeric_labels=not model_loss.probabilistic)
+    if resumable and spec.format == "parquet":
+        # a resumed read starts at a byte offset; Parquet is read by row group, not by line
+        raise FtrlError("--checkpoint-every and --resume need text input; parquet input "
+                        "cannot be resumed yet")
     base = ckpt.optimizer if ckpt is not None else OptimizerConfig()
     cfg = build_optimizer_config(base, optimizer_config, optimizer_flags)
     # The model records the columns it was trained on, for scoring headerless files.

@@ -1,4 +1,4 @@
-"""Streaming readers: vw, libsvm, csv, tsv and criteo text into CSR batches.
+"""Streaming readers: vw, libsvm, csv, tsv and criteo text, and Parquet, into CSR batches.
 
 ``resolve_spec`` turns command-line options into a ``FeatureSpec`` (detecting the format
 when not given); ``read_batches`` streams the records of one or more inputs with bounded
@@ -7,6 +7,7 @@ memory.  Hashing is described in ``ftrl_cli.hashing``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 
@@ -58,6 +59,15 @@ def _names(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
     return tuple(v.strip() for v in value if v.strip())
 
 
+def _check_parquet_inputs(paths: Sequence[str], cols: tuple[str, ...] | None,
+                          header: bool) -> None:
+    if "-" in paths:
+        raise FtrlError("parquet input is read from files, not from stdin")
+    if cols is not None or not header:
+        raise FtrlError("--columns and --no-header do not apply to parquet input: "
+                        "its columns are named")
+
+
 def resolve_spec(
     paths: Sequence[str],
     *,
@@ -103,11 +113,17 @@ def resolve_spec(
     if hash_mode not in HASH_MODES:
         raise FtrlError(f"unknown hash mode '{hash_mode}' (choose from {', '.join(HASH_MODES)})")
     delimited = format in ("csv", "tsv", "criteo")
-    if not delimited and column_options:
+    if not delimited and column_options and format != "parquet":
         raise FtrlError(
             "--columns, --no-header, --label-column, --ignore-columns and --numeric-columns "
-            "only apply to csv, tsv and criteo inputs"
+            "only apply to csv, tsv, criteo and parquet inputs"
         )
+    if format == "parquet":
+        _check_parquet_inputs(paths, cols, header)
+    else:
+        folders = [p for p in paths if p != "-" and os.path.isdir(p)]
+        if folders:
+            raise FtrlError(f"{folders[0]}: a folder is read as a Parquet dataset only")
     if format == "criteo":
         if cols is not None or label_column != "label":
             raise FtrlError("criteo inputs have fixed columns: label, I1..I13, C1..C26")
@@ -159,6 +175,7 @@ def read_batches(
     errors: ErrorPolicy | None = None,
     max_line_bytes: int = MAX_LINE_BYTES,
     on_open: Callable[[Source], None] | None = None,
+    key_column: str | None = None,
 ) -> Iterator[Batch]:
     """Stream the records of ``paths`` (``-`` is stdin) one source after another.
 
@@ -189,6 +206,10 @@ def read_batches(
     ``Batch.lines`` are still counted from the block's start.  ``on_open`` is called with
     each source as it is opened (its ``bytes_read`` tells how far reading has got).
 
+    Parquet files and folders are read by ``ftrl_cli.readers.parquet`` (one thread; Arrow
+    decodes, the kernels hash); ``Batch.lines`` are row numbers there, and ``key_column``
+    names a column copied into each Batch's ``key``.
+
     >>> import tempfile
     >>> p = tempfile.mktemp(suffix=".vw"); _ = open(p, "w").write("1 |u a b\\n-1 |u c\\n")
     >>> [b.labels.tolist() for b in read_batches([p], FeatureSpec("vw", hash_bits=10))]
@@ -203,6 +224,13 @@ def read_batches(
     >>> policy.skipped
     1
     """
+    if spec.format == "parquet":
+        # pyarrow's dataset and compute modules take 0.1 s to import: only when needed
+        from ftrl_cli.readers.parquet import parquet_batches
+
+        for path in paths:
+            yield from scored(parquet_batches(path, spec, batch_rows, key_column), score)
+        return
     if spec.format not in _PLANS:
         raise FtrlError(f"unknown format '{spec.format}'")
     if not 1 <= spec.hash_bits <= MAX_HASH_BITS:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -18,10 +18,10 @@ if TYPE_CHECKING:
 class FeatureSpec:
     """How records become hashed features; stored in checkpoints and compared on warm start.
 
-    ``format`` is one of ``vw``, ``libsvm``, ``csv``, ``tsv``, ``criteo``; ``hash_mode`` is
-    ``strings`` or ``all`` (see ``ftrl_cli.hashing``).  A spec without a mode, as checkpoints
-    written before it was recorded are, means ``all``; ``ftrl train`` makes new models with
-    ``strings``.
+    ``format`` is one of ``vw``, ``libsvm``, ``csv``, ``tsv``, ``criteo``, ``parquet``;
+    ``hash_mode`` is ``strings`` or ``all`` (see ``ftrl_cli.hashing``).  A spec without a
+    mode, as checkpoints written before it was recorded are, means ``all``; ``ftrl train``
+    makes new models with ``strings``.
 
     >>> FeatureSpec(format="vw", hash_bits=18).n_features
     262144
@@ -29,7 +29,7 @@ class FeatureSpec:
 
     format: str
     hash_bits: int = 22
-    # delimited formats only
+    # delimited formats only (the roles of columns apply to parquet too)
     header: bool = True
     columns: tuple[str, ...] | None = None
     label_column: str = "label"
@@ -114,7 +114,8 @@ class Batch:
     margin before the sigmoid, in training and in scoring; ``None`` when no record of the
     batch has one. ``skipped`` (with ``--on-error skip``) lists the malformed records cut
     out of the stream since the previous Batch, each with the number of this Batch's records
-    before it; a Batch may then have no records and only skipped ones.
+    before it; a Batch may then have no records and only skipped ones. ``key`` is the
+    Parquet key column asked for (``predict --key-column``), a pyarrow Array, or ``None``.
 
     >>> b = Batch(np.array([0, 1, 1]), np.array([3], np.int32), np.array([2.0]), 4,
     ...           np.zeros(2), np.ones(2), np.arange(1, 3), "x")
@@ -135,6 +136,7 @@ class Batch:
     base: np.ndarray | None = field(default=None)
     end: ReadPosition | None = field(default=None)
     skipped: list[tuple[int, Reject]] | None = field(default=None)
+    key: Any = field(default=None)
     _X: sp.csr_matrix | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -167,7 +169,8 @@ class Batch:
                      self.weights[rows], self.lines[rows], self.source,
                      None if self.tags is None else [self.tags[i] for i in rows],
                      None if self.scores is None else self.scores[rows],
-                     None if self.base is None else self.base[rows])
+                     None if self.base is None else self.base[rows],
+                     None if self.key is None else self.key.take(rows))
 
 
 def scored(batches: Iterator[Batch],

@@ -1,4 +1,4 @@
-"""The columns of csv/tsv inputs, checked before any record is read.
+"""The columns of csv/tsv and Parquet inputs, checked before any record is read.
 
 A run that needs labels fails at once, naming the file and its columns, when the label
 column is not there (rather than at the first record, as "no label"); columns named on the
@@ -22,13 +22,18 @@ _NAME_CHARS = 40
 
 def input_columns(path: str, spec: FeatureSpec) -> tuple[str, ...] | None:
     """The names the reader gives the fields of ``path``: ``spec.columns`` if given, else
-    its header; None for formats without named columns and for an empty input.
+    its header (a Parquet file's or folder's columns); None for formats without named
+    columns and for an empty input.
 
     >>> import tempfile
     >>> p = tempfile.mktemp(suffix=".tsv"); _ = open(p, "w").write("id\\tlabel\\n7\\t1\\n")
     >>> input_columns(p, FeatureSpec("tsv")), input_columns(p, FeatureSpec("vw"))
     (('id', 'label'), None)
     """
+    if spec.format == "parquet":
+        from ftrl_cli.readers.parquet import parquet_names  # pyarrow.dataset: when needed
+
+        return parquet_names(path)
     if spec.format not in ("csv", "tsv"):
         return None
     if spec.columns is not None:
@@ -52,14 +57,15 @@ def _missing_label(path: str, names: tuple[str, ...], spec: FeatureSpec, hint: s
     if len(names) == 1 and ("\t" if other == "tsv" else ",") in names[0]:
         # The wrong delimiter reads the whole header as one column.
         hint = f"the header is one column: is this {other} input? use --format {other}"
-    where = "the header" if spec.header else "--columns"
+    where = ("the columns" if spec.format == "parquet" else
+             "the header" if spec.header else "--columns")
     return (f"{path}: no column '{spec.label_column}' in {where} ({describe(names)}); "
             f"{hint}")
 
 
 def check_columns(paths: Sequence[str], spec: FeatureSpec, *, label_hint: str | None = None,
                   ignored: bool = False) -> tuple[str, ...] | None:
-    """Check the columns of every csv/tsv input; return the first input's names.
+    """Check the columns of every csv/tsv/parquet input; return the first input's names.
 
     With ``label_hint`` the label column must exist (the hint ends the message); with
     ``ignored`` so must every ignored column.

@@ -1,9 +1,10 @@
 """Reading input with a trained model's features: the formats it reads, and how.
 
-A model hashes what its format yields: vw namespaces, libsvm indices, csv/tsv columns,
-criteo's log-binned counts.  Input of another format would land on coordinates the model
-never learned and score as the bias alone, so it is refused.  csv and tsv differ only in the
-delimiter, so a model of one reads the other when asked to with ``--format``.
+A model hashes what its format yields: vw namespaces, libsvm indices, csv/tsv/Parquet
+columns, criteo's log-binned counts.  Input of another format would land on coordinates the
+model never learned and score as the bias alone, so it is refused.  csv and tsv differ only
+in the delimiter, and Parquet values hash as their csv text, so a model of one of the three
+reads the others when asked to with ``--format``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from ftrl_cli.readers.base import FeatureSpec
 from ftrl_cli.readers.detect import format_from_extension
 from ftrl_cli.readers.source import STDIN_NAME
 
-_SAME_COLUMNS = frozenset({"csv", "tsv"})
+_SAME_COLUMNS = frozenset({"csv", "tsv", "parquet"})
 
 
 def readable_as(trained: str, fmt: str) -> bool:

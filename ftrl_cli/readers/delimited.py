@@ -166,7 +166,7 @@ def _criteo_names(source: Source) -> tuple[str, ...]:
     return CRITEO_COLUMNS[1:] if first.count(b"\t") == 38 else CRITEO_COLUMNS
 
 
-def _describe(names: tuple[str, ...], code: int, text: str, arg: int) -> str:
+def describe_error(names: tuple[str, ...], code: int, text: str, arg: int) -> str:
     col = names[arg] if 0 <= arg < len(names) else f"#{arg + 1}"
     if code == pc.E_COLUMNS:
         return f"expected {len(names)} columns, found {arg}"
@@ -183,7 +183,7 @@ def _describe(names: tuple[str, ...], code: int, text: str, arg: int) -> str:
     return f"column '{col}': unexpected text after the closing quote in '{text}'"
 
 
-def _roles(names: tuple[str, ...], spec: FeatureSpec, source: str) -> np.ndarray:
+def column_roles(names: tuple[str, ...], spec: FeatureSpec, source: str) -> np.ndarray:
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
         raise FtrlError(f"{source}: duplicate column names {', '.join(dup)}")
@@ -201,6 +201,17 @@ def _roles(names: tuple[str, ...], spec: FeatureSpec, source: str) -> np.ndarray
         elif spec.format == "criteo" and name in _CRITEO_COUNTS:
             roles[i] = R_LOG_BIN
     return roles
+
+
+def column_hashes(names: tuple[str, ...], mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's hash seed and the full hash of its numeric coordinate (the empty name).
+
+    >>> seeds, numeric = column_hashes(("a",), "strings")
+    >>> int(numeric[0]) == int(seeds[0])  # in ``strings`` mode the empty name is the seed
+    True
+    """
+    seeds = np.array([hash_name(n, 0, mode) for n in names], np.int64)
+    return seeds, np.array([hash_name(b"", int(s), mode) for s in seeds], np.int64)
 
 
 def delimited_plan(source: Source, spec: FeatureSpec) -> Plan | None:
@@ -225,11 +236,10 @@ def delimited_plan(source: Source, spec: FeatureSpec) -> Plan | None:
         if names is None:
             raise FtrlError(f"{source.name}: without a header line, --columns must name them")
     names = tuple(names)
-    roles = _roles(names, spec, source.name)
+    roles = column_roles(names, spec, source.name)
     mode = spec.hash_mode
     strings = mode == "strings"
-    seeds = np.array([hash_name(n, 0, mode) for n in names], np.int64)
-    numeric = np.array([hash_name(b"", int(s), mode) for s in seeds], np.int64)
+    seeds, numeric = column_hashes(names, mode)
     width = BIN_HI - BIN_LO if (roles == R_LOG_BIN).any() else 0
     bins = np.zeros((len(names), width), np.int64)
     for i in np.flatnonzero(roles == R_LOG_BIN):
@@ -240,7 +250,7 @@ def delimited_plan(source: Source, spec: FeatureSpec) -> Plan | None:
         kernel=parse_delimited,
         params=(ord(delim), quoting, roles, seeds, numeric, bins, _small_bins(), strings,
                 *column_params(crosses, names, spec, source.name)),
-        describe=partial(_describe, names),
+        describe=partial(describe_error, names),
         start_line=start,
         needs_scratch=True,
         takes_meta=True,

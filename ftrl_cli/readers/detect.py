@@ -8,7 +8,8 @@ import re
 from ftrl_cli.errors import FtrlError
 from ftrl_cli.readers.source import open_source, strip_compression
 
-FORMATS = ("vw", "libsvm", "csv", "tsv", "criteo")
+FORMATS = ("vw", "libsvm", "csv", "tsv", "criteo", "parquet")
+PARQUET_SUFFIXES = (".parquet", ".pq")
 
 _EXTENSIONS = {
     ".vw": "vw",
@@ -17,7 +18,9 @@ _EXTENSIONS = {
     ".csv": "csv",
     ".tsv": "tsv",
     ".criteo": "criteo",
+    **dict.fromkeys(PARQUET_SUFFIXES, "parquet"),
 }
+_PARQUET_MAGIC = b"PAR1"
 _SNIFF_BYTES = 1 << 16
 _NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 _LIBSVM_FEATURE = re.compile(rf"\d+(?::{_NUMBER})?")
@@ -27,11 +30,14 @@ _HEX = re.compile(r"[0-9a-fA-F]*")
 
 
 def format_from_extension(path: str) -> str | None:
-    """The format a file name announces, ignoring a compression suffix.
+    """The format a file name announces, ignoring a compression suffix; a folder is a
+    Parquet dataset.
 
     >>> format_from_extension("day_1.criteo.gz"), format_from_extension("data.txt")
     ('criteo', None)
     """
+    if os.path.isdir(path):
+        return "parquet"
     return _EXTENSIONS.get(os.path.splitext(strip_compression(path))[1].lower())
 
 
@@ -108,6 +114,8 @@ def detect_format(path: str) -> str | None:
             source.close()
     if path == "-" and len(head) < _SNIFF_BYTES and _first_line(head) is None:
         return None  # the stream ended with nothing but blank lines and comments
+    if head.startswith(_PARQUET_MAGIC) and path != "-":
+        return "parquet"
     fmt = sniff_format(head)
     if fmt is None:
         name = "stdin" if path == "-" else path
