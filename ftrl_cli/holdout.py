@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ftrl_cli.batch_rows import take_rows
 from ftrl_cli.errors import FtrlError, NonFiniteError
 from ftrl_cli.kernels.predict import base_margins
 from ftrl_cli.model import Model
@@ -64,7 +63,7 @@ class Holdout:
             seen += len(batch)
             if not held.any():
                 return batch, None
-            return take_rows(batch, ~held), take_rows(batch, held)
+            return batch.select(np.flatnonzero(~held)), batch.select(np.flatnonzero(held))
 
         return split
 

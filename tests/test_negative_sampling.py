@@ -280,3 +280,14 @@ def test_sampling_with_the_squared_loss_is_refused(tmp_path):
              "--negative-sampling", "0.5")
     assert r.code == 2 and not out.exists()
     assert r.err.strip() == "ftrl: error: negative sampling needs the logistic loss"
+
+
+def test_batch_select_keeps_what_belongs_to_the_whole_batch():
+    from ftrl_cli.readers.base import ReadPosition
+
+    end = ReadPosition(0, 123, 7)
+    b = Batch(np.array([0, 1, 2]), np.array([1, 2], np.int32), np.ones(2), 4,
+              np.array([1.0, 0.0]), np.ones(2), np.array([5, 6]), "f.vw", end=end,
+              skipped=[])
+    s = b.select(np.array([1]))
+    assert s.end == end and s.skipped == [] and s.key is None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -153,7 +153,8 @@ class Batch:
         return len(self.indptr) - 1
 
     def select(self, rows: np.ndarray) -> Batch:
-        """The records at positions ``rows`` (in that order), every per-record field with them.
+        """The records at positions ``rows`` (in that order), every per-record field with them;
+        what belongs to the batch as a whole (its source, ``end``, ``skipped``) is kept.
 
         >>> b = Batch(np.array([0, 1, 3]), np.array([3, 0, 1], np.int32), np.arange(3.0), 4,
         ...           np.array([1.0, 0.0]), np.ones(2), np.arange(1, 3), "x", ["a", None])
@@ -165,12 +166,13 @@ class Batch:
 
         rows = np.asarray(rows, dtype=np.int64)
         indptr, indices, data = select_rows(self.indptr, self.indices, self.data, rows)
-        return Batch(indptr, indices, data, self.n_features, self.labels[rows],
-                     self.weights[rows], self.lines[rows], self.source,
-                     None if self.tags is None else [self.tags[i] for i in rows],
-                     None if self.scores is None else self.scores[rows],
-                     None if self.base is None else self.base[rows],
-                     None if self.key is None else self.key.take(rows))
+        return replace(
+            self, indptr=indptr, indices=indices, data=data, labels=self.labels[rows],
+            weights=self.weights[rows], lines=self.lines[rows],
+            tags=None if self.tags is None else [self.tags[i] for i in rows],
+            scores=None if self.scores is None else self.scores[rows],
+            base=None if self.base is None else self.base[rows],
+            key=None if self.key is None else self.key.take(rows))
 
 
 def scored(batches: Iterator[Batch],
