@@ -29,6 +29,7 @@ from ftrl_cli.model import Model
 from ftrl_cli.outputs import open_output
 from ftrl_cli.readers.base import FeatureSpec
 from ftrl_cli.readers.compat import readable_as
+from ftrl_cli.table_memory import zeros
 
 FORMAT_VERSION = 1
 META_KEY = b"ftrl"
@@ -62,7 +63,7 @@ class Checkpoint:
     def serving_weights(self) -> tuple[np.ndarray, float]:
         """Dense kernel vector and bias, as the model predicts."""
         n = 1 << int(self.meta["features"]["hash_bits"])
-        w = np.zeros(n)
+        w = zeros(n)
         is_bias = self.columns["is_bias"]
         w[self.columns["index"][~is_bias]] = self.columns["weight"][~is_bias]
         bias = self.columns["weight"][is_bias]

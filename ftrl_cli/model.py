@@ -20,12 +20,13 @@ from ftrl_cli.config import OptimizerConfig
 from ftrl_cli.errors import NonFiniteError
 from ftrl_cli.kernels import layout as L
 from ftrl_cli.kernels.ftrl import catch_up_all
-from ftrl_cli.kernels.online import train_online
+from ftrl_cli.kernels.online import scratch_sizes, train_online
 from ftrl_cli.kernels.predict import NO_BASE, base_margins, probabilities
 from ftrl_cli.kernels.state_score import state_margins
 from ftrl_cli.kernels.train import flush_step, train_rows
 from ftrl_cli.losses import LOGISTIC, Loss
 from ftrl_cli.schedules import Schedule
+from ftrl_cli.table_memory import zeros
 
 if TYPE_CHECKING:  # the CLI trains on the readers' arrays and never imports scipy
     import scipy.sparse as sp
@@ -57,13 +58,17 @@ class Model:
             self.cols[L.COL_ACC] = ncol
             ncol += 1
         # All zeros: untouched rows get their accumulator on first touch (kernels.layout.T).
-        self.state = np.zeros((rows, ncol), dtype=dtype)
+        self.state = zeros((rows, ncol), dtype=dtype)
+        # The gather buffers of multi-record steps: calloc'd, so the online path, which
+        # never touches them, pays no memory for them.
         self.gbuf = np.zeros(rows, dtype=np.float64)
         self.mark = np.zeros(rows, dtype=np.uint8)
         self.active = np.zeros(rows, dtype=np.int64)
         self.pending = np.zeros(rows if config.gradient_accumulation_steps else 1, dtype=np.int64)
         self.ctr = np.zeros(L.N_CTR, dtype=np.int64)
         self.hp = config.hyper_parameters(use_bias, loss.code)
+        self._slots = np.empty(0, dtype=np.int64)  # the online kernel's repeat scratch
+        self._gsum = np.empty(0, dtype=np.float64)
 
     # ---- counters ----
     @property
@@ -168,8 +173,12 @@ class Model:
         labels = np.asarray(labels, dtype=np.float64)
         weights = np.asarray(weights, dtype=np.float64)
         if self._online(batch_size):
-            code = train_online(indptr, indices, data, labels, weights, base, state, gbuf, mark,
-                                ctr, hp, kind, params, preds)
+            nslots, ngsum = scratch_sizes(indptr)
+            if nslots > len(self._slots) or ngsum > len(self._gsum):
+                self._slots = np.empty(max(nslots, len(self._slots)), dtype=np.int64)
+                self._gsum = np.empty(max(ngsum, len(self._gsum)), dtype=np.float64)
+            code = train_online(indptr, indices, data, labels, weights, base, state,
+                                self._slots[:nslots], self._gsum, ctr, hp, kind, params, preds)
         else:
             code = train_rows(indptr, indices, data, labels, weights, base, state, gbuf, mark,
                               active, pending, ctr, hp, cols, kind, params, int(batch_size),
@@ -259,7 +268,7 @@ class Model:
         """``(kernel, bias)`` as the trained model predicts: EMA-finalized where Keras does."""
         rows, sub = self.synced_rows()
         col = self.cols[L.COL_AVG] if self.finalizes_to_average() else L.W
-        values = np.zeros(self.n_features + 1)
+        values = zeros(self.n_features + 1)
         values[rows] = sub[:, col]
         bias = float(values[self.n_features]) if self.use_bias else 0.0
         return values[: self.n_features], bias

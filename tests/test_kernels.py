@@ -268,3 +268,42 @@ def test_sqrt_pair_equals_scalar_square_roots_bit_for_bit():
         got_x, got_y = np.empty_like(x), np.empty_like(y)
         pairs(x, y, got_x, got_y)
         assert np.array_equal(got_x, np.sqrt(x)) and np.array_equal(got_y, np.sqrt(y))
+
+
+def test_online_repeats_in_long_records_equal_general_path_bit_for_bit():
+    # Records of up to 400 features, many of them repeated several times: the online
+    # kernel's record-local sums (a small open-addressing table) must give exactly the
+    # general path's per-coordinate sums, applied once per coordinate.
+    rng = np.random.default_rng(7)
+    lengths = rng.integers(0, 400, size=60)
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    # few distinct coordinates per record: many repeats and probe collisions
+    indices = rng.integers(0, 1 << 12, size=indptr[-1]).astype(np.int32)
+    indices[::3] = rng.integers(0, 40, size=len(indices[::3]))
+    data = rng.uniform(-1, 1, size=indptr[-1])
+    y = (rng.random(len(lengths)) < 0.4).astype(float)
+    w = np.ones(len(lengths))
+    cfg = OptimizerConfig(learning_rate=0.1, l1_regularization_strength=0.01)
+    fast = Model(cfg, 12)
+    assert fast._online(1)
+    p_fast = fast.train_csr(indptr, indices, data, y, w)
+    slow = Model(cfg, 12)
+    p_slow = np.empty(len(y))
+    state, gbuf, mark, active, pending, ctr, hp, cols, kind, params = slow._kernel_args()
+    train_rows(indptr, indices, data, y, w, np.empty(0), state, gbuf, mark, active, pending,
+               ctr, hp, cols, kind, params, 1, p_slow)
+    np.testing.assert_array_equal(p_fast, p_slow)
+    np.testing.assert_array_equal(fast.state[:, :3], slow.state[:, :3])
+    np.testing.assert_array_equal(fast.touched, slow.touched)
+    assert (fast.gbuf == 0).all() and (fast.mark == 0).all()
+
+
+def test_large_tables_are_zeroed_aligned_and_independent():
+    from ftrl_cli.table_memory import HUGE_PAGE, zeros
+
+    a = zeros((1 << 20, 4))
+    b = zeros((1 << 20, 4))
+    assert a.ctypes.data % HUGE_PAGE == 0 and not a.any()
+    a[12345, 2] = 1.5
+    assert not b.any() and a.sum() == 1.5
+    assert zeros(10, np.uint8).tolist() == [0] * 10
