@@ -9,6 +9,7 @@ kernel) and the checkpoint write. Prints JSON.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 
@@ -36,7 +37,7 @@ def main(argv: list[str]) -> None:
         l2_regularization_strength=l2 / 2.0,
         initial_accumulator_value=0.0,
     )
-    model = Model(cfg, bits, True, dtype)
+    model = Model(cfg, bits, True, dtype, compact=os.environ.get("FTRL_PHASES_FULL") is None)
     setup = time.perf_counter() - t_setup
     parse = learn = 0.0
     rows = 0

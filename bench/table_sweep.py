@@ -25,10 +25,12 @@ from pathlib import Path
 import numpy as np
 
 
-def run(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one child process; raises if it fails."""
+def run(cmd: list[str], path: str | None = None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one child process (``PYTHONPATH=path`` if given);
+    raises if it fails."""
+    env = {**os.environ, "PYTHONPATH": path} if path else None
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     err = proc.stderr.read().decode() if proc.stderr else ""
@@ -60,10 +62,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--interactions", help="ftrl --interactions, e.g. 'C*:C*'")
     ap.add_argument("--vw-q", help="VW -q argument, e.g. cc")
     ap.add_argument("--tools", default="ftrl,vw")
+    ap.add_argument("--baseline", help="another ftrl source tree, run as tool 'base'")
     a = ap.parse_args(argv)
     py = sys.executable
     bits = [int(b) for b in a.bits.split(",")]
-    tools = a.tools.split(",")
+    tools = a.tools.split(",") + (["base"] if a.baseline else [])
     out = Path(tempfile.mkdtemp(prefix="ftrl-sweep-"))
     hyper = ["--learning-rate", str(a.alpha), "--beta", "1", "--l1", "1", "--l2", "0.5",
              "--initial-accumulator-value", "0"]
@@ -72,7 +75,8 @@ def main(argv: list[str] | None = None) -> None:
         for b in bits:
             for tool in tools:
                 model = out / f"{tool}{b}.model"
-                if tool == "ftrl":
+                path = a.baseline if tool == "base" else None
+                if tool in ("ftrl", "base"):
                     cmd = [py, "-m", "ftrl_cli", "train", a.criteo, "--format", "criteo",
                            "-b", str(b), "-o", str(model), "--quiet", *hyper]
                     if a.interactions:
@@ -84,11 +88,11 @@ def main(argv: list[str] | None = None) -> None:
                     if a.vw_q:
                         vw += f" -q {a.vw_q}"
                     cmd = [py, "-m", "bench.vw_task", vw]
-                times.setdefault((tool, "train", b), []).append(run(cmd))
-                if a.test_criteo and tool == "ftrl":
+                times.setdefault((tool, "train", b), []).append(run(cmd, path))
+                if a.test_criteo and tool in ("ftrl", "base"):
                     cmd = [py, "-m", "ftrl_cli", "predict", "-m", str(model),
-                           a.test_criteo, "--format", "criteo", "-o", str(out / f"p{b}.txt")]
-                    times.setdefault((tool, "predict", b), []).append(run(cmd))
+                           a.test_criteo, "--format", "criteo", "-o", str(out / f"{tool}{b}.txt")]
+                    times.setdefault((tool, "predict", b), []).append(run(cmd, path))
                 elif a.test_vw and tool == "vw":
                     vw = (f"-t -i {model} -d {a.test_vw} -p {out / f'v{b}.txt'} "
                           f"--link logistic --quiet")
@@ -110,8 +114,9 @@ def main(argv: list[str] | None = None) -> None:
         labels = np.loadtxt(a.test_criteo, usecols=0, delimiter="\t")
         for b in bits:
             line = [f"2^{b} test logloss:"]
-            if "ftrl" in tools:
-                line.append(f"ftrl {logloss(out / f'p{b}.txt', labels, False):.5f}")
+            for t in ("ftrl", "base"):
+                if t in tools:
+                    line.append(f"{t} {logloss(out / f'{t}{b}.txt', labels, False):.5f}")
             if "vw" in tools:
                 line.append(f"VW {logloss(out / f'v{b}.txt', labels, True):.5f}")
             print(" ".join(line))

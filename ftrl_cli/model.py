@@ -19,6 +19,7 @@ import numpy as np
 from ftrl_cli.config import OptimizerConfig
 from ftrl_cli.errors import NonFiniteError
 from ftrl_cli.kernels import layout as L
+from ftrl_cli.kernels.compact import CN, CZ, compact_margins, compact_weights, train_compact
 from ftrl_cli.kernels.ftrl import catch_up_all
 from ftrl_cli.kernels.online import scratch_sizes, train_online
 from ftrl_cli.kernels.predict import NO_BASE, base_margins, probabilities
@@ -42,8 +43,12 @@ class Model:
         use_bias: bool = True,
         dtype: type = np.float64,
         loss: Loss = LOGISTIC,
+        compact: bool = False,
     ) -> None:
+        """``compact``: keep 16-byte rows (``kernels.compact``) where the configuration allows
+        it; any use that needs the full rows (`state`) converts the model, exactly."""
         self.config = config.validate_training()
+        self.dtype = np.dtype(dtype)
         self.loss = loss
         self.hash_bits = hash_bits
         self.use_bias = use_bias
@@ -57,8 +62,10 @@ class Model:
         if config.gradient_accumulation_steps:
             self.cols[L.COL_ACC] = ncol
             ncol += 1
+        self._ncol = ncol
+        self._compact = compact and self._compactable()
         # All zeros: untouched rows get their accumulator on first touch (kernels.layout.T).
-        self.state = zeros((rows, ncol), dtype=dtype)
+        self._state = zeros((rows, 2 if self._compact else ncol), dtype=dtype)
         # The gather buffers of multi-record steps: calloc'd, so the online path, which
         # never touches them, pays no memory for them.
         self.gbuf = np.zeros(rows, dtype=np.float64)
@@ -69,6 +76,47 @@ class Model:
         self.hp = config.hyper_parameters(use_bias, loss.code)
         self._slots = np.empty(0, dtype=np.int64)  # the online kernel's repeat scratch
         self._gsum = np.empty(0, dtype=np.float64)
+        self._wtmp = np.empty(0, dtype=np.float64)
+
+    # ---- the state rows ----
+    def _compactable(self) -> bool:
+        """Whether every weight is exactly a function of its (linear, accumulator)."""
+        c = self.config
+        lr = c.learning_rate
+        return (self.dtype == np.float64 and not callable(lr) and not isinstance(lr, Schedule)
+                and not c.weight_decay and not c.use_ema and not c.gradient_accumulation_steps
+                and not c.clipnorm and not c.global_clipnorm and c.learning_rate_power == -0.5
+                # the weight's denominator must not vanish, even for an untouched row
+                and (c.l2_regularization_strength > 0 or c.beta > 0))
+
+    @property
+    def compact(self) -> bool:
+        """Whether the state is kept in 16-byte rows (see ``kernels.compact``)."""
+        return self._compact
+
+    @property
+    def state(self) -> np.ndarray:
+        """The state rows in the full layout of ``kernels.layout`` (a compact model is
+        converted on first use, and stays converted)."""
+        if self._compact:
+            rows = np.flatnonzero(self.touched).astype(np.int64)
+            full = zeros((self._state.shape[0], self._ncol), dtype=self.dtype)
+            full[rows] = self._full_rows(rows)
+            self._state, self._compact = full, False
+        return self._state
+
+    def _full_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Full-layout copies of compact ``rows``: weights recomputed, stamped as restored
+        checkpoint rows are."""
+        sub = np.zeros((len(rows), self._ncol), dtype=self.dtype)
+        sub[:, L.Z] = self._state[rows, CZ]
+        sub[:, L.N] = self._state[rows, CN]
+        compact_weights(self._state, rows, self.hp, self._constant_lr(), sub[:, L.W])
+        sub[:, L.T] = max(self.examples - 1, 0) % L.STAMP_MOD + 1
+        return sub
+
+    def _constant_lr(self) -> float:
+        return float(self.config.learning_rate)
 
     # ---- counters ----
     @property
@@ -90,13 +138,18 @@ class Model:
 
     @property
     def touched(self) -> np.ndarray:
-        """Boolean mask of the rows (kernel coordinates, then the bias) ever updated."""
+        """Boolean mask of the rows (kernel coordinates, then the bias) ever updated.
+
+        A compact row whose every gradient was exactly zero, with an initial accumulator of
+        0, still holds the starting state and counts as untouched."""
+        if self._compact:
+            return (self._state[:, CZ] != 0) | (self._state[:, CN] != 0)
         return self.state[:, L.T] != 0
 
     # ---- training ----
     def _kernel_args(self) -> tuple:
         kind, params = self.config.learning_rate_kernel(self.iterations)
-        return (self.state, self.gbuf, self.mark, self.active, self.pending,
+        return (self._state, self.gbuf, self.mark, self.active, self.pending,
                 self.ctr, self.hp, self.cols, kind, params)
 
     def _online(self, batch_size: int) -> bool:
@@ -167,18 +220,27 @@ class Model:
 
     def _train_rows(self, indptr, indices, data, labels, weights, base, batch_size, preds,
                     first_row=0):
+        if self._compact and not self._online(batch_size):
+            _ = self.state  # the general path works on full rows
         state, gbuf, mark, active, pending, ctr, hp, cols, kind, params = self._kernel_args()
         indptr = np.asarray(indptr).astype(np.int64, copy=False)
         data = np.asarray(data).astype(np.float64, copy=False)
         labels = np.asarray(labels, dtype=np.float64)
         weights = np.asarray(weights, dtype=np.float64)
-        if self._online(batch_size):
+        online = self._online(batch_size)
+        if online:
             nslots, ngsum = scratch_sizes(indptr)
             if nslots > len(self._slots) or ngsum > len(self._gsum):
                 self._slots = np.empty(max(nslots, len(self._slots)), dtype=np.int64)
                 self._gsum = np.empty(max(ngsum, len(self._gsum)), dtype=np.float64)
-            code = train_online(indptr, indices, data, labels, weights, base, state,
-                                self._slots[:nslots], self._gsum, ctr, hp, kind, params, preds)
+                self._wtmp = np.empty_like(self._gsum)
+            slots = self._slots[:nslots]
+        if online and self._compact:
+            code = train_compact(indptr, indices, data, labels, weights, base, self._state,
+                                 self._wtmp, slots, self._gsum, ctr, hp, kind, params, preds)
+        elif online:
+            code = train_online(indptr, indices, data, labels, weights, base, state, slots,
+                                self._gsum, ctr, hp, kind, params, preds)
         else:
             code = train_rows(indptr, indices, data, labels, weights, base, state, gbuf, mark,
                               active, pending, ctr, hp, cols, kind, params, int(batch_size),
@@ -193,6 +255,8 @@ class Model:
 
         Raises :class:`NonFiniteError` (``row`` None) if it made a weight non-finite.
         """
+        if self.ctr[L.CTR_ROWS] == 0:
+            return  # nothing gathered (always so for the online and compact kernels)
         if not flush_step(*self._kernel_args()):
             raise NonFiniteError(None, NonFiniteError.WEIGHT)
 
@@ -226,6 +290,10 @@ class Model:
         ``indptr`` may be a slice of a larger matrix's (it need not start at 0); ``base`` is
         as `base_margins` returns it.
         """
+        if self._compact:
+            compact_margins(indptr, indices, data, base, self._state, self.hp,
+                            self._constant_lr(), out)
+            return
         row = np.empty((1, self.state.shape[1]), dtype=self.state.dtype)
         state_margins(indptr, indices, data, base, self.state, self.ctr, self.hp, self.cols,
                       *self._ema_args(), row, out)
@@ -253,6 +321,8 @@ class Model:
         it was, so training that goes on afterwards is bit-for-bit an uninterrupted run.
         """
         rows = np.flatnonzero(self.touched).astype(np.int64)
+        if self._compact:
+            return rows, self._full_rows(rows)
         # take() copies whole rows; indexing with [rows] goes element by element, 7x slower
         sub = np.take(self.state, rows, axis=0)
         if self.config.use_ema:

@@ -307,3 +307,64 @@ def test_large_tables_are_zeroed_aligned_and_independent():
     a[12345, 2] = 1.5
     assert not b.any() and a.sum() == 1.5
     assert zeros(10, np.uint8).tolist() == [0] * 10
+
+
+COMPACT_CONFIGS = [
+    {"learning_rate": 0.2, "beta": 1.0},
+    {"learning_rate": 0.2, "l1_regularization_strength": 0.01, "beta": 0.5,
+     "l2_regularization_strength": 0.01, "l2_shrinkage_regularization_strength": 0.02,
+     "initial_accumulator_value": 0.0},
+    {"learning_rate": 0.1, "l2_regularization_strength": 0.3, "clipvalue": 0.3,
+     "loss_scale_factor": 4.0},
+]
+
+
+@pytest.mark.parametrize("cfg", range(len(COMPACT_CONFIGS)))
+def test_compact_rows_equal_full_rows_bit_for_bit(cfg):
+    # 16-byte rows recompute each weight from (linear, accumulator): predictions, saved
+    # rows, scores and a conversion to full rows mid-training equal the full layout's.
+    X, y = sparse_with_duplicates(n=1500, seed=4)
+    w = np.random.default_rng(1).uniform(0, 2, size=len(y))
+    config = OptimizerConfig(**COMPACT_CONFIGS[cfg])
+    full, small = Model(config, 6), Model(config, 6, compact=True)
+    assert small.compact and not full.compact
+    assert small._state.shape[1] == 2
+    np.testing.assert_array_equal(full.train(X, y, w), small.train(X, y, w))
+    rows_full, sub_full = full.synced_rows()
+    rows_small, sub_small = small.synced_rows()
+    np.testing.assert_array_equal(rows_full, rows_small)
+    np.testing.assert_array_equal(sub_full[:, :3], sub_small[:, :3])
+    args = (X.indptr, X.indices, X.data)
+    np.testing.assert_array_equal(full.predict_csr(*args), small.predict_csr(*args))
+    np.testing.assert_array_equal(full.serving_weights()[0], small.serving_weights()[0])
+    np.testing.assert_array_equal(small.state[:, :3], full.state[:, :3])  # converts
+    assert not small.compact
+    np.testing.assert_array_equal(full.train(X, y, w), small.train(X, y, w))
+    np.testing.assert_array_equal(small.state, full.state)
+
+
+def test_compact_rows_only_where_weights_are_recomputable():
+    base = {"learning_rate": 0.1, "beta": 1.0}
+    assert Model(OptimizerConfig(**base), 4, compact=True).compact
+    for extra in ({"weight_decay": 0.01}, {"use_ema": True}, {"clipnorm": 1.0},
+                  {"gradient_accumulation_steps": 2}, {"learning_rate_power": -0.3},
+                  {"beta": 0.0}):
+        assert not Model(OptimizerConfig(**{**base, **extra}), 4, compact=True).compact
+    assert not Model(OptimizerConfig(**base), 4, dtype=np.float32, compact=True).compact
+    schedule = parse_schedule({"class_name": "InverseTimeDecay", "config": {
+        "initial_learning_rate": 0.3, "decay_steps": 10, "decay_rate": 0.5}})
+    assert not Model(OptimizerConfig(learning_rate=schedule, beta=1.0), 4, compact=True).compact
+
+
+def test_compact_nonfinite_margin_leaves_no_marks():
+    # A record whose margin is not finite stops training; the rows it read must be left
+    # exactly as they were (their accumulators were marked while reading it).
+    from ftrl_cli.errors import NonFiniteError
+
+    m = Model(OptimizerConfig(learning_rate=0.5, beta=1.0), 4, compact=True)
+    m.train_csr(np.array([0, 2]), np.array([1, 2], np.int32), np.ones(2), np.ones(1))
+    before = m._state.copy()
+    with pytest.raises(NonFiniteError):
+        m.train_csr(np.array([0, 2]), np.array([1, 3], np.int32), np.array([1.0, np.inf]),
+                    np.ones(1))
+    np.testing.assert_array_equal(m._state, before)

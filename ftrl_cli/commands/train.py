@@ -107,7 +107,10 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     elif ckpt is not None:
         model = checkpoint.restore(ckpt, cfg, dtype)
     else:
-        model = Model(cfg, spec.hash_bits, use_bias, dtype, model_loss)
+        # Compact rows where nothing will ask for the full ones (snapshots for early
+        # stopping, resumable checkpoints): converting would need both at once.
+        model = Model(cfg, spec.hash_bits, use_bias, dtype, model_loss,
+                      compact=batch_size == 1 and rule is None and not resumable)
     if not quiet:
         first_run_notice()
     progress = Progress(None if quiet else sys.stderr, loss=model_loss,
