@@ -12,7 +12,6 @@ Half the bytes per coordinate: half the memory and twice the rows per page and c
 
 import math
 
-from ftrl_cli.kernels.ftrl import coordinate_update
 from ftrl_cli.kernels.jit import njit
 from ftrl_cli.kernels.layout import (
     CTR_EXAMPLES,
@@ -34,20 +33,50 @@ from ftrl_cli.kernels.layout import (
 from ftrl_cli.kernels.loss import margin_gradient, prediction
 from ftrl_cli.kernels.memory import prefetch
 from ftrl_cli.kernels.schedule import learning_rate_at
+from ftrl_cli.kernels.simd import sqrt_pair
 
 CZ = 0  # the compact row's columns: linear, accumulator
 CN = 1
+PREFETCH_AHEAD = 96
 
 
 @njit(nogil=True, cache=True, error_model="numpy", inline="always")
 def compact_weight(z, n, lr, l1, l2, beta):
     """The weight Keras holds for ``(linear, accumulator)``: `coordinate_update`'s last
     lines, operation for operation (power -0.5)."""
+    z_clipped = min(max(z, -l1), l1)
+    if z_clipped == z:
+        # (z - z) / quadratic with a positive quadratic: the weights L1 holds at zero (most
+        # of them) cost neither the square root nor the division
+        return 0.0
     inv_lr = 1.0 / lr
     l2_reg = l2 + beta * (0.5 * inv_lr)
     quadratic = math.sqrt(n) * inv_lr + 2.0 * l2_reg
-    z_clipped = min(max(z, -l1), l1)
     return (z_clipped - z) / quadratic
+
+
+@njit(nogil=True, cache=True, error_model="numpy", inline="always")
+def compact_update(w, z, n, g, lr, l1, l2, shrink, beta):
+    """`coordinate_update` (power -0.5) for a compact row: ``(nonfinite, linear,
+    accumulator)``, where ``nonfinite`` is 0.0 if the new weight is finite, else NaN.
+
+    The new weight itself is not needed (it is recomputed when next read), only whether it
+    is finite: a division is saved whenever the bounds below prove it.
+    """
+    inv_lr = 1.0 / lr
+    l2_reg = l2 + beta * (0.5 * inv_lr)
+    g_shrunk = g + 2.0 * shrink * w
+    n_new = n + g * g
+    p_new, p_old = sqrt_pair(n_new, n)
+    z = z + (g_shrunk - (p_new - p_old) * inv_lr * w)
+    quadratic = p_new * inv_lr + 2.0 * l2_reg
+    numerator = min(max(z, -l1), l1) - z
+    # |numerator| <= 1e300 and quadratic >= 1e-7 (or infinite) bound the quotient by 1e307:
+    # finite.  NaN fails both tests and takes the exact way.
+    if abs(numerator) <= 1e300 and quadratic >= 1e-7:
+        return 0.0, z, n_new
+    w = numerator / quadratic
+    return w - w, z, n_new
 
 
 @njit(nogil=True, cache=True, error_model="numpy", inline="always")
@@ -67,11 +96,11 @@ def _step(state, j, w, g, lr, hp):
     n = state[j, CN]
     if n == 0.0:  # first touch (a touched row's accumulator is > 0 unless the initial is 0)
         n = hp[HP_INIT_ACC]
-    w, z, n = coordinate_update(w, state[j, CZ], n, g, lr, hp[HP_L1], hp[HP_L2],
-                                hp[HP_SHRINK], hp[HP_BETA], -0.5)
+    bad, z, n = compact_update(w, state[j, CZ], n, g, lr, hp[HP_L1], hp[HP_L2],
+                               hp[HP_SHRINK], hp[HP_BETA])
     state[j, CZ] = z
     state[j, CN] = n
-    return w - w  # 0.0 for a finite weight, NaN otherwise
+    return bad
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
@@ -121,12 +150,16 @@ def train_compact(indptr, indices, values, labels, weights, base, state, wtmp, s
     l2 = hp[HP_L2]
     beta = hp[HP_BETA]
     n_rows = indptr.shape[0] - 1
+    last = indptr[n_rows]
+    # Rows PREFETCH_AHEAD features ahead are requested while one is computed, across record
+    # boundaries: enough misses in flight to hide the latency, not so many that the
+    # core drops them (a crossed record has hundreds of features).
+    ahead = min(indptr[0] + PREFETCH_AHEAD, last)
+    for k in range(indptr[0], ahead):
+        prefetch(state, indices[k])
     for r in range(n_rows):
         start = indptr[r]
         end = indptr[r + 1]
-        if r + 1 < n_rows:
-            for k in range(end, indptr[r + 2]):
-                prefetch(state, indices[k])
         lr = learning_rate_at(sched_kind, sched_p, ctr[CTR_IT])
         w_bias = 0.0
         if use_bias:
@@ -134,6 +167,9 @@ def train_compact(indptr, indices, values, labels, weights, base, state, wtmp, s
         margin = w_bias
         repeated = False
         for k in range(start, end):
+            if ahead < last:
+                prefetch(state, indices[ahead])
+                ahead += 1
             j = indices[k]
             n = state[j, CN]
             if _marked(n):
