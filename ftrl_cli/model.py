@@ -85,9 +85,7 @@ class Model:
         lr = c.learning_rate
         return (self.dtype == np.float64 and not callable(lr) and not isinstance(lr, Schedule)
                 and not c.weight_decay and not c.use_ema and not c.gradient_accumulation_steps
-                and not c.clipnorm and not c.global_clipnorm and c.learning_rate_power == -0.5
-                # the weight's denominator must not vanish, even for an untouched row
-                and (c.l2_regularization_strength > 0 or c.beta > 0))
+                and not c.clipnorm and not c.global_clipnorm and c.learning_rate_power == -0.5)
 
     @property
     def compact(self) -> bool:

@@ -6,6 +6,7 @@ import pytest
 import scipy.sparse as sp
 
 from ftrl_cli.config import OptimizerConfig
+from ftrl_cli.errors import NonFiniteError
 from ftrl_cli.kernels.ftrl import coordinate_update
 from ftrl_cli.kernels.train import train_rows
 from ftrl_cli.model import Model
@@ -316,6 +317,8 @@ COMPACT_CONFIGS = [
      "initial_accumulator_value": 0.0},
     {"learning_rate": 0.1, "l2_regularization_strength": 0.3, "clipvalue": 0.3,
      "loss_scale_factor": 4.0},
+    {"learning_rate": 0.3},  # Keras's defaults otherwise: no L1, L2 or beta
+    {"learning_rate": 0.3, "initial_accumulator_value": 0.0, "l1_regularization_strength": 0.02},
 ]
 
 
@@ -347,8 +350,7 @@ def test_compact_rows_only_where_weights_are_recomputable():
     base = {"learning_rate": 0.1, "beta": 1.0}
     assert Model(OptimizerConfig(**base), 4, compact=True).compact
     for extra in ({"weight_decay": 0.01}, {"use_ema": True}, {"clipnorm": 1.0},
-                  {"gradient_accumulation_steps": 2}, {"learning_rate_power": -0.3},
-                  {"beta": 0.0}):
+                  {"gradient_accumulation_steps": 2}, {"learning_rate_power": -0.3}):
         assert not Model(OptimizerConfig(**{**base, **extra}), 4, compact=True).compact
     assert not Model(OptimizerConfig(**base), 4, dtype=np.float32, compact=True).compact
     schedule = parse_schedule({"class_name": "InverseTimeDecay", "config": {
@@ -356,11 +358,20 @@ def test_compact_rows_only_where_weights_are_recomputable():
     assert not Model(OptimizerConfig(learning_rate=schedule, beta=1.0), 4, compact=True).compact
 
 
+def test_compact_zero_accumulator_fails_where_keras_does():
+    # Initial accumulator 0, no L2 or beta and a zero gradient: Keras's new weight is 0 / 0.
+    for compact in (False, True):
+        m = Model(OptimizerConfig(learning_rate=0.5, initial_accumulator_value=0.0), 4,
+                  compact=compact)
+        assert m.compact == compact
+        with pytest.raises(NonFiniteError) as e:
+            m.train_csr(np.array([0, 1]), np.array([3], np.int32), np.zeros(1), np.ones(1))
+        assert e.value.row == 0
+
+
 def test_compact_nonfinite_margin_leaves_no_marks():
     # A record whose margin is not finite stops training; the rows it read must be left
     # exactly as they were (their accumulators were marked while reading it).
-    from ftrl_cli.errors import NonFiniteError
-
     m = Model(OptimizerConfig(learning_rate=0.5, beta=1.0), 4, compact=True)
     m.train_csr(np.array([0, 2]), np.array([1, 2], np.int32), np.ones(2), np.ones(1))
     before = m._state.copy()

@@ -46,8 +46,10 @@ def compact_weight(z, n, lr, l1, l2, beta):
     lines, operation for operation (power -0.5)."""
     z_clipped = min(max(z, -l1), l1)
     if z_clipped == z:
-        # (z - z) / quadratic with a positive quadratic: the weights L1 holds at zero (most
-        # of them) cost neither the square root nor the division
+        # (z - z) / quadratic, and the quadratic is positive for a row whose accumulator is
+        # (an untouched row's linear is 0, so the 0 / 0 of a zero accumulator never comes
+        # up here; an update that makes one is reported non-finite as Keras makes it NaN).
+        # The weights L1 holds at zero, most of them, cost no square root nor division.
         return 0.0
     inv_lr = 1.0 / lr
     l2_reg = l2 + beta * (0.5 * inv_lr)
