@@ -27,7 +27,7 @@ from ftrl_cli.kernels.state_score import state_margins
 from ftrl_cli.kernels.train import flush_step, train_rows
 from ftrl_cli.losses import LOGISTIC, Loss
 from ftrl_cli.schedules import Schedule
-from ftrl_cli.table_memory import zeros
+from ftrl_cli.table_memory import prefault, zeros
 
 if TYPE_CHECKING:  # the CLI trains on the readers' arrays and never imports scipy
     import scipy.sparse as sp
@@ -66,6 +66,7 @@ class Model:
         self._compact = compact and self._compactable()
         # All zeros: untouched rows get their accumulator on first touch (kernels.layout.T).
         self._state = zeros((rows, 2 if self._compact else ncol), dtype=dtype)
+        prefault(self._state)  # in the background, while the input starts to be read
         # The gather buffers of multi-record steps: calloc'd, so the online path, which
         # never touches them, pays no memory for them.
         self.gbuf = np.zeros(rows, dtype=np.float64)
