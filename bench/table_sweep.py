@@ -28,9 +28,15 @@ import numpy as np
 def run(cmd: list[str], path: str | None = None) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one child process (``PYTHONPATH=path`` if given);
     raises if it fails."""
-    env = {**os.environ, "PYTHONPATH": path} if path else None
+    # ``python -m`` puts the working directory first on sys.path: run in the tree to time
+    # and a kernel cache of its own: two trees sharing one would recompile at every switch
+    env = None
+    if path:
+        cache = os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache"))
+        env = {**os.environ, "PYTHONPATH": path, "XDG_CACHE_HOME": cache + "-baseline"}
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                            cwd=path)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     err = proc.stderr.read().decode() if proc.stderr else ""

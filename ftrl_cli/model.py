@@ -23,6 +23,7 @@ from ftrl_cli.kernels.compact import CN, CZ, compact_margins, compact_weights, t
 from ftrl_cli.kernels.ftrl import catch_up_all
 from ftrl_cli.kernels.online import scratch_sizes, train_online
 from ftrl_cli.kernels.predict import NO_BASE, base_margins, probabilities
+from ftrl_cli.kernels.rows import nonzero_rows
 from ftrl_cli.kernels.state_score import state_margins
 from ftrl_cli.kernels.train import flush_step, train_rows
 from ftrl_cli.losses import LOGISTIC, Loss
@@ -98,7 +99,7 @@ class Model:
         """The state rows in the full layout of ``kernels.layout`` (a compact model is
         converted on first use, and stays converted)."""
         if self._compact:
-            rows = np.flatnonzero(self.touched).astype(np.int64)
+            rows = self.touched_rows()
             full = zeros((self._state.shape[0], self._ncol), dtype=self.dtype)
             full[rows] = self._full_rows(rows)
             self._state, self._compact = full, False
@@ -141,9 +142,15 @@ class Model:
 
         A compact row whose every gradient was exactly zero, with an initial accumulator of
         0, still holds the starting state and counts as untouched."""
+        mask = np.zeros(self._state.shape[0], dtype=bool)
+        mask[self.touched_rows()] = True
+        return mask
+
+    def touched_rows(self) -> np.ndarray:
+        """The rows of `touched`, ascending (int64)."""
         if self._compact:
-            return (self._state[:, CZ] != 0) | (self._state[:, CN] != 0)
-        return self.state[:, L.T] != 0
+            return nonzero_rows(self._state, CZ, CN)
+        return nonzero_rows(self._state, L.T, L.T)
 
     # ---- training ----
     def _kernel_args(self) -> tuple:
@@ -310,7 +317,7 @@ class Model:
     def sync(self) -> None:
         """Bring every lazily kept moving average up to the current iteration, in place."""
         if self.config.use_ema:
-            rows = np.flatnonzero(self.touched).astype(np.int64)
+            rows = self.touched_rows()
             catch_up_all(self.state, rows, self.cols, self.iterations, *self._ema_args())
 
     def synced_rows(self) -> tuple[np.ndarray, np.ndarray]:
@@ -319,7 +326,7 @@ class Model:
         A copy: reading the model (to save or serve it) leaves the training state exactly as
         it was, so training that goes on afterwards is bit-for-bit an uninterrupted run.
         """
-        rows = np.flatnonzero(self.touched).astype(np.int64)
+        rows = self.touched_rows()
         if self._compact:
             return rows, self._full_rows(rows)
         # take() copies whole rows; indexing with [rows] goes element by element, 7x slower
