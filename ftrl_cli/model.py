@@ -34,6 +34,12 @@ if TYPE_CHECKING:  # the CLI trains on the readers' arrays and never imports sci
     import scipy.sparse as sp
 
 
+# From this table size on, ``ftrl train`` asks for compact rows: above it they are faster
+# (more rows per page and cache line) as well as half the memory; below it, with the table
+# mostly in cache, recomputing each weight costs the learner some 15%.
+COMPACT_FROM_BITS = 23
+
+
 class Model:
     """Weights and optimizer slots of a hashed linear model on a logistic or squared loss."""
 

@@ -19,7 +19,7 @@ from ftrl_cli.early_stopping import EarlyStopping, run_passes
 from ftrl_cli.errors import FtrlError, InputError, NonFiniteError
 from ftrl_cli.holdout import Holdout, holdout_from_options, learn, no_holdout
 from ftrl_cli.losses import LOGISTIC, Loss, by_name
-from ftrl_cli.model import Model
+from ftrl_cli.model import COMPACT_FROM_BITS, Model
 from ftrl_cli.pipeline import prefetch
 from ftrl_cli.plots import check_plot_path, loss_figure, write_figure
 from ftrl_cli.progress import Progress
@@ -107,10 +107,12 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     elif ckpt is not None:
         model = checkpoint.restore(ckpt, cfg, dtype)
     else:
-        # Compact rows where nothing will ask for the full ones (snapshots for early
-        # stopping, resumable checkpoints): converting would need both at once.
+        # Compact rows for large tables, where nothing will ask for the full ones
+        # (snapshots for early stopping, resumable checkpoints): converting would need
+        # both at once.
         model = Model(cfg, spec.hash_bits, use_bias, dtype, model_loss,
-                      compact=batch_size == 1 and rule is None and not resumable)
+                      compact=batch_size == 1 and rule is None and not resumable
+                      and spec.hash_bits >= COMPACT_FROM_BITS)
     if not quiet:
         first_run_notice()
     progress = Progress(None if quiet else sys.stderr, loss=model_loss,
