@@ -107,12 +107,13 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     elif ckpt is not None:
         model = checkpoint.restore(ckpt, cfg, dtype)
     else:
-        # Compact rows for large tables, where nothing will ask for the full ones
-        # (snapshots for early stopping, resumable checkpoints): converting would need
-        # both at once.
+        # Compact rows for large tables, or many features a record (crosses reach far more
+        # of the table), where nothing will ask for the full ones (snapshots for early
+        # stopping, resumable checkpoints): converting would need both at once.
+        large = spec.hash_bits >= COMPACT_FROM_BITS or spec.interactions or spec.vw_interactions
         model = Model(cfg, spec.hash_bits, use_bias, dtype, model_loss,
-                      compact=batch_size == 1 and rule is None and not resumable
-                      and spec.hash_bits >= COMPACT_FROM_BITS)
+                      compact=bool(large) and batch_size == 1 and rule is None
+                      and not resumable)
     if not quiet:
         first_run_notice()
     progress = Progress(None if quiet else sys.stderr, loss=model_loss,
