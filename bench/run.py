@@ -136,7 +136,7 @@ def _freeze(s: Settings, log) -> str:
 
 def prepare_alone(log) -> tuple[Settings, datasets.DataSet]:
     """For running some cases alone: the settings, the data, the sources frozen."""
-    s = from_env()
+    s = _settings()
     s.out_dir.mkdir(parents=True, exist_ok=True)
     ds = datasets.ensure_dataset(s, log)
     _freeze(s, log)
