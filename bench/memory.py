@@ -92,10 +92,14 @@ def breakdown_table(o: Outcome) -> str:
                              "interpreter line), MB",
                              "the rest: reader buffers, batches, checkpoint write (peak − "
                              "interpreter − state), MB",
-                             "state bytes per weight")}
+                             "state bytes per weight",
+                             "training rows of the peak's run")}
     cells = list(rows.values())
     for b in bits:
-        peak = _rss(o, sized_key("train/ftrl/criteo", b, o.settings.bits[0]))
+        # the main case's peak, else (BENCH_ONLY without main) the sweep's run at this size
+        source = next((r for r in (o.get(sized_key("train/ftrl/criteo", b, o.settings.bits[0])),
+                                   o.get(f"sweep/b{b}/ftrl")) if r is not None), None)
+        peak = source.series.rss_mb if source else None
         state = state_mb(o, b)
         tiny = _rss(o, f"memory/b{b}/tiny")
         smb = state[0] if state else None
@@ -104,6 +108,7 @@ def breakdown_table(o: Outcome) -> str:
         for row, v in zip(cells, (peak, base, smb, touched, rest)):
             row.append("n/a" if v is None else f"{v:,.0f}")
         cells[5].append(f"{smb * 2**20 / (2**b + 1):.1f}" if smb else "n/a")
+        cells[6].append(f"{source.case.rows:,}" if source else "n/a")
     return table(["", *[f"-b {b}" for b in bits]], cells)
 
 
@@ -119,7 +124,8 @@ def memory_section(o: Outcome) -> list[str]:
         breakdown_table(o),
         "",
         "The peak is the whole `ftrl train` process on the training rows (the training "
-        f"table); the interpreter line is `ftrl train` of the first {TINY_ROWS} rows at "
+        "table; the sweep's run at that size when the main cases did not run); the "
+        f"interpreter line is `ftrl train` of the first {TINY_ROWS} rows at "
         f"`-b {BASE_BITS}` (Python, numpy, numba's runtime, pyarrow, the cached kernels); "
         "the state is what the model allocates (`ftrl_cli.model.Model`'s arrays, counted by "
         "`python -m bench.memory state BITS ...`), which the kernel's first touches fault in "

@@ -259,3 +259,27 @@ def test_optional_parts_are_used_when_their_module_exists(monkeypatch):
 @pytest.mark.parametrize("module", [settings, sizes])
 def test_docstring_examples(module):
     assert doctest.testmod(module).failed == 0
+
+
+def test_memory_breakdown_splits_the_peak(data):
+    from bench.memory import breakdown_table
+
+    mb = 2**20
+    state = {"arrays": {"state": {"bytes": 512 * mb, "shape": "16777217×4", "dtype": "float64"},
+                        "gbuf": {"bytes": 128 * mb, "shape": "16777217", "dtype": "float64"}}}
+    results = [
+        _result("train/ftrl/criteo", "train", [2.0], bits=24, rss=1000),  # 24 is the headline
+        _result("memory/base", "memory", [1.0], bits=10, rss=200),
+        _result("memory/b24/tiny", "memory", [1.0], bits=24, rss=300),
+        _result("memory/b24/state", "memory", [1.0], bits=24, reports=[state]),
+    ]
+    o = _outcome(data, results)
+    o = dataclasses.replace(o, settings=dataclasses.replace(o.settings, bits=(24,)))
+    rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ")[1].rstrip(" |")
+            for line in breakdown_table(o).splitlines()[2:]}
+    assert rows["peak RSS of ftrl train (criteo TSV), MB"] == "1,000"
+    assert rows["optimizer state allocated (the model's arrays), MB"] == "640"
+    assert rows["the rest: reader buffers, batches, checkpoint write (peak − interpreter − "
+                "state), MB"] == "160"  # 1000 − 200 − 640
+    assert rows["state faulted in by 100 rows (that run − the interpreter line), MB"] == "100"
+    assert rows["state bytes per weight"] == "40.0"
