@@ -295,7 +295,7 @@ def render(o: Outcome, others: tuple[Outcome, ...] = (), plot: Path | None = Non
         found += rows_checks(m)
     parts += ["## Targets", "", _checks_table(found), "",
               "Targets marked *at ≥ 4M rows* or *1M rows* are judged only on a run of that "
-              "many rows (`BENCH_ROWS=4000000 make bench` adds its section to this report); "
+              "many rows (`make bench-4m` adds its section to this report); "
               "on other runs they show the measured ratio as n/a.", ""]
     parts += _main_sections(o)
     parts += sweep_section(o, plot, o.settings.report_path)
