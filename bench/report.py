@@ -176,6 +176,15 @@ def parquet_section(o: Outcome) -> list[str]:
     ]
 
 
+def part_section(o: Outcome, title: str, keys: list[str]) -> list[str]:
+    """A table per phase of an optional part's cases, for a part without its own section."""
+    phases = list(dict.fromkeys(o.results[k].case.phase for k in keys if k in o.results))
+    parts = [f"## {title}", ""]
+    for phase in phases:
+        parts += [_phase_table(o, phase), ""]
+    return parts if phases else []
+
+
 def _checks_table(found: list[Check]) -> str:
     rows = [[c.name, c.measured, c.target, verdict(c.ok)] for c in found]
     return table(["check", "measured", "target", "result"], rows)

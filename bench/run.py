@@ -33,7 +33,7 @@ from bench import cases, datasets, envinfo, measure, sizes, snapshot, suite
 from bench.cross_cases import cross_cases
 from bench.memory import memory_cases
 from bench.parquet_cases import parquet_cases
-from bench.report import Outcome, render
+from bench.report import Outcome, part_section, render
 from bench.settings import DEFAULT_ROWS, Settings, from_env
 from bench.sweep import plot_sweep, sweep_cases
 from bench.targets import near_1m
@@ -222,8 +222,9 @@ def main() -> int:
         gate=suite.GATE,
     )
     for name, (_, section) in _optional(log).items():
-        if name in parts and section is not None:
-            outcome.sections[name] = list(section(outcome))
+        if name in parts:
+            outcome.sections[name] = (list(section(outcome)) if section is not None else
+                                      part_section(outcome, name, [c.key for c in parts[name]]))
     outcome = _fold(_load(_store(s)), outcome, s)
     _save(outcome, _store(s))
     _save(outcome, s.out_dir / "outcome.pickle")

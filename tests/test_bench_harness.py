@@ -283,3 +283,12 @@ def test_memory_breakdown_splits_the_peak(data):
                 "state), MB"] == "160"  # 1000 − 200 − 640
     assert rows["state faulted in by 100 rows (that run − the interpreter line), MB"] == "100"
     assert rows["state bytes per weight"] == "40.0"
+
+
+def test_a_part_without_its_own_section_gets_a_table_per_phase(data):
+    from bench.report import part_section
+
+    results = [_result("dask/score/1", "dask", [4.0]), _result("dask/score/2", "dask", [2.0])]
+    text = "\n".join(part_section(_outcome(data, results), "Dask", [r.case.key for r in results]))
+    assert text.startswith("## Dask") and text.count("| ftrl (criteo TSV) | ") == 2
+    assert part_section(_outcome(data, results), "Dask", ["no/such/key"]) == []
