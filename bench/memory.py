@@ -73,10 +73,11 @@ def state_mb(o: Outcome, bits: int) -> tuple[float, str] | None:
 
 
 def train_peak(o: Outcome, bits: int) -> tuple[float, str] | None:
-    """Peak RSS over ftrl's whole-process training cases at ``bits`` (main and scale)."""
+    """Peak RSS over ftrl's whole-process training cases at ``bits`` (main, scale, sweep)."""
     headline = o.settings.bits[0]
     keys = [sized_key(k, bits, headline) for k in
             ("train/ftrl/criteo", "train/ftrl/vw", "scale/small", "scale/large")]
+    keys.append(f"sweep/b{bits}/ftrl")
     found = [(o.get(k).series.rss_mb, k) for k in keys if o.get(k)]
     return max(found) if found else None
 

@@ -300,6 +300,8 @@ def render(o: Outcome, others: tuple[Outcome, ...] = (), plot: Path | None = Non
     """The whole report as Markdown; ``others`` (runs at other row counts) after it."""
     parts = header(o)
     found = checks(o)
+    if o.settings.only:  # some parts only: the targets of the others were not measured
+        found = [c for c in found if c.measured not in ("n/a", "not run")]
     for m in others:
         found += rows_checks(m)
     parts += ["## Targets", "", _checks_table(found), "",
