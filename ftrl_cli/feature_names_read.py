@@ -1,0 +1,372 @@
+"""Reading feature names from the records a training run reads (``--feature-names``).
+
+Text inputs are named from the very bytes the parse kernels get: ``NameRecorder.on_open``
+taps each source (``Source.tap``), and whole records go through a small name-producing
+parser per format, in the reading thread; Parquet inputs are read once more, the feature
+columns only.  Column formats take each column's distinct values of a chunk at once (dicts
+built in C), so Python sees each distinct value of a chunk once; vw, libsvm and crosses go
+record by record.  Keys are those of ``ftrl_cli.feature_names``; crosses follow the pairing
+rules of ``readers._cross_kernel`` exactly, so a cross's key hashes to the coordinate the
+kernel gave it.
+
+>>> from ftrl_cli.feature_names import NameBook, Naming
+>>> from ftrl_cli.readers._parse_delimited import R_CATEGORICAL, R_LOG_BIN, R_NUMERIC
+from ftrl_cli.readers.base import FeatureSpec
+>>> spec = FeatureSpec("vw", hash_bits=18, hash_mode="strings")
+>>> rec = NameRecorder(NameBook(Naming("vw", "strings", 18)), spec)
+>>> rec.vw_lines("1 |u a b:2 |v c\\n0 | d\\n")
+>>> sorted(rec.book.naming.text(k) for k in rec.book.first.values())
+['d', 'u=a', 'u=b', 'v=c']
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Sequence
+
+from ftrl_cli.errors import FtrlError
+from ftrl_cli.feature_names import NameBook, trim
+from ftrl_cli.readers._parse_delimited import R_CATEGORICAL, R_LOG_BIN, R_NUMERIC
+from ftrl_cli.readers.base import FeatureSpec
+from ftrl_cli.readers.crosses_spec import (
+    K_ANY,
+    K_GLOB,
+    K_LETTER,
+    K_NAME,
+    R_DISTINCT,
+    R_LESS,
+    R_ORDERED,
+    Crosses,
+    glob_regex,
+)
+from ftrl_cli.readers.crossing import spec_crosses
+from ftrl_cli.readers.delimited import _criteo_names, _delimiter, _find_header, column_roles
+from ftrl_cli.readers.source import Source
+
+_BLANK = " \t\r"
+
+
+def _allowed(rule: int, a: int, b: int, keys: list[int]) -> bool:
+    if rule == R_ORDERED:
+        return b >= a
+    if rule == R_LESS:
+        return keys[a] < keys[b]
+    if rule == R_DISTINCT:
+        return keys[a] != keys[b]
+    return keys[a] != keys[b] or b >= a
+
+
+def cross_keys(feats: list[tuple], crosses: Crosses) -> list[tuple]:
+    """The cross keys of one record whose features are ``(key, namespace key, term mask)``
+    in record order, in the order ``cross_rows`` makes the products.
+
+    >>> from ftrl_cli.readers.crosses_spec import build
+    >>> cross_keys([(("a", "x"), 1, 1), (("b", "y"), 2, 2)], build(["a:b"], []))
+    [(('a', 'x'), ('b', 'y'))]
+    """
+    nk = [f[1] for f in feats]
+    members = [[k for k, f in enumerate(feats) if (f[2] >> t) & 1]
+               for t in range(len(crosses.terms))]
+    groups, rules = crosses.groups.tolist(), crosses.rules.tolist()
+    for (t0, _t1, t2), r in zip(groups, rules):
+        if t2 < 0 and r[0] == R_LESS:
+            members[t0] = sorted(members[t0], key=lambda k: nk[k])
+    out = []
+    for (t0, t1, t2), r in zip(groups, rules):
+        a, b = members[t0], members[t1]
+        if t2 >= 0:
+            for ka in a:
+                for kb in b:
+                    if not _allowed(r[0], ka, kb, nk):
+                        continue
+                    out.extend((feats[ka][0], feats[kb][0], feats[kc][0]) for kc in members[t2]
+                               if _allowed(r[1], ka, kc, nk) and _allowed(r[2], kb, kc, nk))
+            continue
+        rule = r[0]
+        for i, ka in enumerate(a):
+            if rule in (R_ORDERED, R_LESS):
+                j = i
+                if rule == R_LESS:
+                    j = i + 1
+                    while j < len(b) and nk[b[j]] == nk[ka]:
+                        j += 1
+                out.extend((feats[ka][0], feats[kb][0]) for kb in b[j:])
+                continue
+            out.extend((feats[ka][0], feats[kb][0]) for kb in b
+                       if not (nk[kb] == nk[ka] and (rule == R_DISTINCT or kb < ka)))
+    return out
+
+
+def _float(text: str) -> float | None:
+    try:
+        v = float(text)
+    except ValueError:
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _log_bin(text: str) -> str | None:
+    try:
+        v = int(text.strip(" \t"))
+    except ValueError:
+        return None
+    return str(v if v <= 2 else math.floor(math.log(v) ** 2))
+
+
+class NameRecorder:
+    """Feeds a ``NameBook`` the names of the records of a run's first pass."""
+
+    def __init__(self, book: NameBook, spec: FeatureSpec) -> None:
+        self.book = book
+        self.spec = spec
+        self.strings = spec.hash_mode == "strings"
+        self.crosses = spec_crosses(spec)
+        self.active = True
+        self._ns: dict[str, tuple[int, int]] = {}
+        self._columns: tuple[tuple[str, ...], list] | None = None
+
+    def _norm(self, text: str) -> str:
+        return trim(text) if self.strings else text
+
+    # ---- text sources ----
+    def on_open(self, source: Source) -> None:
+        """Tap ``source`` (call before its plan reads a header) while ``active``."""
+        if not self.active or not self.book.recording:
+            return
+        fmt = self.spec.format
+        if fmt in ("csv", "tsv", "criteo"):
+            try:
+                self._columns = self._column_setup(source)
+            except FtrlError:
+                return  # the reader says what is wrong with the source
+            if self._columns is None:
+                return
+        source.tap = _Tap(self, quotes=fmt in ("csv", "tsv"))
+
+    def lines(self, text: str) -> None:
+        """Take whole records of the tapped format."""
+        fmt = self.spec.format
+        if fmt == "vw":
+            self.vw_lines(text)
+        elif fmt == "libsvm":
+            self.libsvm_lines(text)
+        else:
+            self.delimited_lines(text)
+
+    # ---- vw ----
+    def _namespace(self, ns: str) -> tuple[int, int]:
+        """A namespace's key and term mask for crosses (as ``_parse_vw`` computes them)."""
+        got = self._ns.get(ns)
+        if got is None:
+            c = self.crosses
+            first = ns.encode("utf-8")[:1] or b" "
+            key = first[0] if c is not None and c.letters else self.book.naming.seed(ns)
+            mask = 0
+            for t, (kind, pat) in enumerate(c.terms if c is not None else ()):
+                hit = (kind == K_ANY or (kind == K_LETTER and first == pat.encode()[:1])
+                       or (kind == K_GLOB and glob_regex(pat).fullmatch(ns) is not None)
+                       or (kind == K_NAME and ns == pat))
+                mask |= hit << t
+            got = self._ns[ns] = (key, mask)
+        return got
+
+    def _vw_record(self, line: str) -> list[tuple]:
+        bar = line.find("|")
+        if bar < 0:
+            return []
+        feats = []
+        for seg in line[bar + 1:].split("|"):
+            toks = seg.replace("\t", " ").split(" ")
+            head = toks[0]
+            colon = head.find(":")
+            ns = head if colon < 0 else head[:colon]
+            scale = 1.0 if colon < 0 else _float(head[colon + 1:])
+            if scale is None:
+                return feats
+            nskey, mask = self._namespace(ns)
+            words = [t for t in toks[1:] if t]
+            anon = 0
+            i = 0
+            while i < len(words):
+                tok = words[i]
+                i += 1
+                c = tok.find(":")
+                name = tok if c < 0 else tok[:c]
+                value = scale
+                if c >= 0:
+                    if c == len(tok) - 1:  # a string value: the next word, unscaled
+                        if i < len(words):
+                            key = (ns, self._norm(name), self._norm(words[i]))
+                            i += 1
+                        elif self.strings and name == "":
+                            key = (ns, str(anon))
+                            anon += 1
+                        else:
+                            key = (ns, self._norm(name))
+                        feats.append((key, nskey, mask))
+                        continue
+                    v = _float(tok[c + 1:])
+                    if v is None:
+                        return feats
+                    value = v * scale
+                nameless = self.strings and name == ""
+                if nameless:
+                    anon += 1  # zero values are numbered too
+                if value == 0.0:
+                    continue
+                key = (ns, str(anon - 1)) if nameless else (ns, self._norm(name))
+                feats.append((key, nskey, mask))
+        return feats
+
+    def vw_lines(self, text: str) -> None:
+        """Take whole vw records."""
+        keys: list[tuple] = []
+        for line in text.split("\n"):
+            s = line.strip(" \t\r")
+            if not s or s[0] == "#":
+                continue
+            feats = self._vw_record(line.rstrip("\r"))
+            keys.extend(f[0] for f in feats)
+            if self.crosses is not None:
+                keys.extend(cross_keys(feats, self.crosses))
+        self.book.add(keys)
+
+    # ---- libsvm ----
+    def libsvm_lines(self, text: str) -> None:
+        """Take whole libsvm records: an index is named by its decimal value."""
+        keys = []
+        for line in text.split("\n"):
+            toks = line.split("#", 1)[0].split()
+            for tok in toks[1:]:
+                idx, _, value = tok.partition(":")
+                if not idx.isdigit() or (value and not _float(value)):
+                    continue
+                keys.append((None, str(int(idx))))
+        self.book.add(keys)
+
+    # ---- csv, tsv, criteo ----
+    def _column_setup(self, source: Source) -> tuple[tuple[str, ...], list] | None:
+        spec = self.spec
+        if spec.format == "criteo":
+            names = _criteo_names(source)
+        else:
+            names = spec.columns
+            if spec.header:
+                found = _find_header(source, _delimiter(spec.format))
+                if found is None:
+                    return None
+                names = names or found[0]
+        if names is None:
+            return None
+        roles = column_roles(tuple(names), spec, source.name).tolist()
+        c = self.crosses
+        terms = (c.column_terms(names, spec.label_column, spec.ignore_columns, source.name)
+                 .tolist() if c is not None else [0] * len(names))
+        kinds = {R_CATEGORICAL: "c", R_NUMERIC: "n", R_LOG_BIN: "b"}
+        cols = [(f, name, kinds[role], self.book.naming.seed(name), terms[f])
+                for f, (name, role) in enumerate(zip(names, roles)) if role in kinds]
+        return tuple(names), cols
+
+    def _key(self, col: str, kind: str, v: str) -> tuple | None:
+        if kind == "c":
+            return (col, self._norm(v)) if v else None
+        if kind == "n":
+            x = _float(v.strip(" \t")) if v.strip(" \t") else None
+            return (col, None) if x else None
+        b = _log_bin(v) if v.strip(" \t") else None
+        return (col, b) if b is not None else None
+
+    def delimited_lines(self, text: str) -> None:
+        """Take whole csv/tsv/criteo records."""
+        if self._columns is None:
+            return
+        names, cols = self._columns
+        delim = "," if self.spec.format == "csv" else "\t"
+        if '"' in text and self.spec.format != "criteo":
+            rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+                    if len(r) == len(names)]
+        else:
+            rows = [r for r in (line.rstrip("\r").split(delim) for line in text.split("\n")
+                                if line.strip(_BLANK))
+                    if len(r) == len(names)]
+        if not rows:
+            return
+        if self.crosses is not None:
+            keys = []
+            for row in rows:
+                feats = [(k, seed, terms) for f, col, kind, seed, terms in cols
+                         if (k := self._key(col, kind, row[f])) is not None]
+                keys.extend(f[0] for f in feats)
+                keys.extend(cross_keys(feats, self.crosses))
+            self.book.add(keys)
+            return
+        self.add_columns([(col, kind, [r[f] for r in rows]) for f, col, kind, _, _ in cols])
+
+    def add_columns(self, columns: Sequence[tuple[str, str, Sequence]],
+                    rows: Sequence[Sequence[int]] | None = None) -> None:
+        """Take records column by column: ``(column, kind, values)`` (``rows[i]``: the row
+        of each value of column ``i``, for bags), each distinct value once, in record
+        order."""
+        found = []
+        for i, (col, kind, values) in enumerate(columns):
+            at = rows[i] if rows is not None else range(len(values))
+            # the first row of each distinct value: a dict built in C, later rows overwritten
+            firsts = dict(zip(reversed(values), reversed(at)))
+            for v, r in firsts.items():
+                if v is None:
+                    continue
+                key = self._key(col, kind, v)
+                if key is not None:
+                    found.append((r, i, key))
+        found.sort(key=lambda t: (t[0], t[1]))
+        self.book.add(k for _, _, k in found)
+
+    # ---- parquet ----
+    def parquet(self, paths: Sequence[str]) -> None:
+        """Read the names of Parquet files or folders (their feature columns only)."""
+        from ftrl_cli.feature_names_arrow import parquet_names
+
+        if self.active and self.book.recording:
+            parquet_names(self, paths)
+
+
+class _Tap:
+    """Cuts the bytes a source hands out into whole records for a NameRecorder."""
+
+    def __init__(self, recorder: NameRecorder, quotes: bool) -> None:
+        self.recorder = recorder
+        self.quotes = quotes
+        self.carry = b""
+
+    def __call__(self, view: memoryview) -> None:
+        if not len(view):
+            tail, self.carry = self.carry, b""
+            if tail:
+                self._take(tail)
+            return
+        data = self.carry + bytes(view)
+        cut = self._last_end(data)
+        self.carry = data[cut + 1:]
+        if cut >= 0:
+            self._take(data[:cut + 1])
+
+    def _last_end(self, data: bytes) -> int:
+        if not (self.quotes and b'"' in data):
+            return data.rfind(b"\n")
+        # a newline inside quotes is part of a field: the last one at an even quote count
+        last, quotes, i = -1, 0, 0
+        while True:
+            nl = data.find(b"\n", i)
+            if nl < 0:
+                return last
+            quotes += data.count(b'"', i, nl)
+            if quotes % 2 == 0:
+                last = nl
+            i = nl + 1
+
+    def _take(self, chunk: bytes) -> None:
+        rec = self.recorder
+        if rec.active and not rec.book.full:
+            rec.lines(chunk.decode("utf-8", "replace"))
