@@ -209,11 +209,11 @@ class NameBook:
             self.first[coord] = key
             self.count[coord] = 1
 
-    def adopt(self, index: np.ndarray, names: np.ndarray, collisions: np.ndarray,
-              others: Iterable[str] = ()) -> None:
+    def adopt(self, index: Iterable[int], names: Iterable[str | None],
+              collisions: Iterable[int], others: Iterable[str] = ()) -> None:
         """Start from the names of a checkpoint (its ``index``, ``feature`` and
         ``feature_collisions`` columns) and the extra names it kept (a run checkpoint's)."""
-        for coord, text, n in zip(index.tolist(), names.tolist(), collisions.tolist()):
+        for coord, text, n in zip(index, names, collisions):
             if text is None:
                 continue
             key = self.naming.parse(text)
@@ -224,7 +224,6 @@ class NameBook:
             key = self.naming.parse(text)
             self.others.append(key)
             self._seen.add(hash(key))
-        self.full = len(self._seen) >= self.max_names
 
     def columns(self, rows: np.ndarray, n_features: int) -> dict[str, np.ndarray]:
         """The ``feature`` and ``feature_collisions`` values of checkpoint ``rows`` (kernel
@@ -284,6 +283,11 @@ def names_to_save(book: NameBook | None, model: Any, others: bool = False
     rows = np.flatnonzero(model.touched).astype(np.int64)
     meta = book.metadata()
     if others:
+        # records read ahead of training named coordinates not touched yet: kept too, so
+        # that the resumed run's names are those of a run never stopped
+        touched = model.touched
+        meta["pending"] = [[c, book.naming.text(k), book.count[c]]
+                           for c, k in book.first.items() if not touched[c]]
         meta["others"] = [book.naming.text(k) for k in book.others]
     return {META_KEY: meta}, book.columns(rows, model.n_features)
 
@@ -297,7 +301,12 @@ def load_book(ckpt: Any, naming: Naming, max_names: int, recording: bool) -> Nam
     book = NameBook(naming, max_names, recording)
     if FEATURE in c:
         kernel = ~c["is_bias"]
-        others = (ckpt.meta.get(META_KEY) or {}).get("others", [])
-        book.adopt(c["index"][kernel], c[FEATURE][kernel],
-                   c.get(COLLISIONS, np.ones(len(kernel), np.int64))[kernel], others)
+        saved = ckpt.meta.get(META_KEY) or {}
+        pending = saved.get("pending", [])
+        book.adopt([*c["index"][kernel].tolist(), *(p[0] for p in pending)],
+                   [*c[FEATURE][kernel].tolist(), *(p[1] for p in pending)],
+                   [*c.get(COLLISIONS, np.ones(len(kernel), np.int64))[kernel].tolist(),
+                    *(p[2] for p in pending)], saved.get("others", []))
+        if "pending" in saved:  # a run checkpoint: the run goes on as it stood
+            book.full = bool(saved.get("full"))
     return book

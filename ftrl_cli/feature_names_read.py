@@ -10,8 +10,7 @@ rules of ``readers._cross_kernel`` exactly, so a cross's key hashes to the coord
 kernel gave it.
 
 >>> from ftrl_cli.feature_names import NameBook, Naming
->>> from ftrl_cli.readers._parse_delimited import R_CATEGORICAL, R_LOG_BIN, R_NUMERIC
-from ftrl_cli.readers.base import FeatureSpec
+>>> from ftrl_cli.readers.base import FeatureSpec
 >>> spec = FeatureSpec("vw", hash_bits=18, hash_mode="strings")
 >>> rec = NameRecorder(NameBook(Naming("vw", "strings", 18)), spec)
 >>> rec.vw_lines("1 |u a b:2 |v c\\n0 | d\\n")

@@ -59,7 +59,7 @@ def summarize(ckpt: Checkpoint) -> dict[str, Any]:
     loss = ckpt.loss
     names = meta.get(META_KEY)
     if names is not None:
-        names = {k: v for k, v in names.items() if k != "others"}
+        names = {k: v for k, v in names.items() if k not in ("others", "pending")}
     return {
         "model": ckpt.path,
         "file_bytes": os.path.getsize(ckpt.path),
