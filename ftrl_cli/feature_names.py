@@ -28,7 +28,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -43,6 +43,8 @@ COLLISIONS = "feature_collisions"
 _FNV = 16777619
 _M32 = 0xFFFFFFFF
 _PART_CACHE = 1 << 16
+_M64 = (1 << 64) - 1
+_FP_MUL = 0x9E3779B97F4A7C15
 
 Key = tuple
 
@@ -59,6 +61,34 @@ def trim(text: str) -> str:
 def is_cross(key: Key) -> bool:
     """Whether ``key`` is a cross (a tuple of feature keys)."""
     return isinstance(key[0], tuple)
+
+
+def fingerprint(key: Key) -> int:
+    """A 64-bit fingerprint of ``key`` within this process (Python's hash of a feature; a
+    cross's from its parts', as `cross_fingerprints` computes them in bulk)."""
+    if is_cross(key):
+        h = 0
+        for part in key:
+            h = ((h ^ (hash(part) & _M64)) * _FP_MUL) & _M64
+        return h
+    return hash(key) & _M64
+
+
+def cross_fingerprints(parts: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """`fingerprint` of each cross whose parts' fingerprints are ``parts[members[i]]``
+    (``members[i, 2] == -1``: a cross of two).
+
+    >>> a, b = ("C1", "x"), ("C2", "y")
+    >>> fps = np.array([fingerprint(a), fingerprint(b)], np.uint64)
+    >>> int(cross_fingerprints(fps, np.array([[0, 1, -1]]))[0]) == fingerprint((a, b))
+    True
+    """
+    mul = np.uint64(_FP_MUL)
+    with np.errstate(over="ignore"):
+        h = parts[members[:, 0]] * mul
+        h = (h ^ parts[members[:, 1]]) * mul
+        three = (h ^ parts[members[:, 2]]) * mul
+    return np.where(members[:, 2] >= 0, three, h)
 
 
 class Naming:
@@ -111,6 +141,15 @@ class Naming:
                 self._hashes.clear()
             h = self._hashes[key] = self.full_hash(key)
         return h
+
+    def cross_coordinates(self, keys: Sequence[Key], members: np.ndarray) -> np.ndarray:
+        """The coordinates of the crosses of ``keys[members[i]]`` (``members[i, 2] == -1``:
+        a cross of two), computed in bulk as the cross kernel does."""
+        h = np.array([self._part_hash(k) for k in keys], np.uint64)
+        fnv, m32 = np.uint64(_FNV), np.uint64(_M32)
+        two = ((h[members[:, 0]] * fnv) & m32) ^ h[members[:, 1]]
+        three = ((two * fnv) & m32) ^ h[members[:, 2]]
+        return (np.where(members[:, 2] >= 0, three, two) & np.uint64(self.mask)).astype(np.int64)
 
     def coordinate(self, key: Key) -> int:
         """The kernel coordinate of ``key``."""
@@ -178,7 +217,7 @@ class NameBook:
         self.first: dict[int, Key] = {}
         self.count: dict[int, int] = {}
         self.others: list[Key] = []  # distinct keys after a coordinate's first
-        # Python's hash of each distinct key: a fraction of the memory of the keys themselves
+        # the fingerprint of each distinct key: a fraction of the memory of the keys
         self._seen: set[int] = set()
         self.full = False
 
@@ -191,17 +230,32 @@ class NameBook:
             return
         seen = self._seen
         for key in dict.fromkeys(keys):
-            h = hash(key)
+            h = fingerprint(key)
             if h in seen:
                 continue
             if len(seen) >= self.max_names:
                 self.full = True
                 return
             seen.add(h)
-            self._place(key)
+            self._place(key, self.naming.coordinate(key))
 
-    def _place(self, key: Key) -> None:
-        coord = self.naming.coordinate(key)
+    def add_fingerprints(self, fps: np.ndarray, coords: np.ndarray,
+                         key_of: Callable[[int], Key]) -> None:
+        """Take keys known by their distinct fingerprints ``fps`` (in record order) and
+        coordinates; ``key_of(i)`` makes the ``i``-th key, asked only for the new ones."""
+        if not self.recording or self.full:
+            return
+        seen = self._seen
+        for i, (h, coord) in enumerate(zip(fps.tolist(), coords.tolist())):
+            if h in seen:
+                continue
+            if len(seen) >= self.max_names:
+                self.full = True
+                return
+            seen.add(h)
+            self._place(key_of(i), coord)
+
+    def _place(self, key: Key, coord: int) -> None:
         if coord in self.first:
             self.count[coord] += 1
             self.others.append(key)
@@ -219,11 +273,11 @@ class NameBook:
             key = self.naming.parse(text)
             self.first[coord] = key
             self.count[coord] = max(int(n), 1)
-            self._seen.add(hash(key))
+            self._seen.add(fingerprint(key))
         for text in others:
             key = self.naming.parse(text)
             self.others.append(key)
-            self._seen.add(hash(key))
+            self._seen.add(fingerprint(key))
 
     def columns(self, rows: np.ndarray, n_features: int) -> dict[str, np.ndarray]:
         """The ``feature`` and ``feature_collisions`` values of checkpoint ``rows`` (kernel

@@ -78,8 +78,6 @@ def _batch(recorder: NameRecorder, rb: pa.RecordBatch, cols: list, plan) -> None
     if recorder.crosses is None:
         recorder.add_columns(columns, rows)
         return
-    from ftrl_cli.feature_names_read import cross_keys
-
     per_row: list[list] = [[] for _ in range(rb.num_rows)]
     for (name, kind, values), at, (_, k) in zip(columns, rows, cols):
         seed, terms = int(plan.seeds[k]), int(plan.col_terms[k])
@@ -87,8 +85,4 @@ def _batch(recorder: NameRecorder, rb: pa.RecordBatch, cols: list, plan) -> None
             key = recorder._key(name, kind, v) if v is not None else None
             if key is not None:
                 per_row[r].append((key, seed, terms))
-    keys = []
-    for feats in per_row:
-        keys.extend(f[0] for f in feats)
-        keys.extend(cross_keys(feats, recorder.crosses))
-    recorder.book.add(keys)
+    recorder.add_crossed(per_row)

@@ -25,8 +25,11 @@ import io
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 from ftrl_cli.errors import FtrlError
-from ftrl_cli.feature_names import NameBook, trim
+from ftrl_cli.feature_names import NameBook, cross_fingerprints, fingerprint, trim
+from ftrl_cli.readers._cross_members import cross_members
 from ftrl_cli.readers._parse_delimited import R_CATEGORICAL, R_LOG_BIN, R_NUMERIC
 from ftrl_cli.readers.base import FeatureSpec
 from ftrl_cli.readers.crosses_spec import (
@@ -34,10 +37,6 @@ from ftrl_cli.readers.crosses_spec import (
     K_GLOB,
     K_LETTER,
     K_NAME,
-    R_DISTINCT,
-    R_LESS,
-    R_ORDERED,
-    Crosses,
     glob_regex,
 )
 from ftrl_cli.readers.crossing import spec_crosses
@@ -45,57 +44,6 @@ from ftrl_cli.readers.delimited import _criteo_names, _delimiter, _find_header, 
 from ftrl_cli.readers.source import Source
 
 _BLANK = " \t\r"
-
-
-def _allowed(rule: int, a: int, b: int, keys: list[int]) -> bool:
-    if rule == R_ORDERED:
-        return b >= a
-    if rule == R_LESS:
-        return keys[a] < keys[b]
-    if rule == R_DISTINCT:
-        return keys[a] != keys[b]
-    return keys[a] != keys[b] or b >= a
-
-
-def cross_keys(feats: list[tuple], crosses: Crosses) -> list[tuple]:
-    """The cross keys of one record whose features are ``(key, namespace key, term mask)``
-    in record order, in the order ``cross_rows`` makes the products.
-
-    >>> from ftrl_cli.readers.crosses_spec import build
-    >>> cross_keys([(("a", "x"), 1, 1), (("b", "y"), 2, 2)], build(["a:b"], []))
-    [(('a', 'x'), ('b', 'y'))]
-    """
-    nk = [f[1] for f in feats]
-    members = [[k for k, f in enumerate(feats) if (f[2] >> t) & 1]
-               for t in range(len(crosses.terms))]
-    groups, rules = crosses.groups.tolist(), crosses.rules.tolist()
-    for (t0, _t1, t2), r in zip(groups, rules):
-        if t2 < 0 and r[0] == R_LESS:
-            members[t0] = sorted(members[t0], key=lambda k: nk[k])
-    out = []
-    for (t0, t1, t2), r in zip(groups, rules):
-        a, b = members[t0], members[t1]
-        if t2 >= 0:
-            for ka in a:
-                for kb in b:
-                    if not _allowed(r[0], ka, kb, nk):
-                        continue
-                    out.extend((feats[ka][0], feats[kb][0], feats[kc][0]) for kc in members[t2]
-                               if _allowed(r[1], ka, kc, nk) and _allowed(r[2], kb, kc, nk))
-            continue
-        rule = r[0]
-        for i, ka in enumerate(a):
-            if rule in (R_ORDERED, R_LESS):
-                j = i
-                if rule == R_LESS:
-                    j = i + 1
-                    while j < len(b) and nk[b[j]] == nk[ka]:
-                        j += 1
-                out.extend((feats[ka][0], feats[kb][0]) for kb in b[j:])
-                continue
-            out.extend((feats[ka][0], feats[kb][0]) for kb in b
-                       if not (nk[kb] == nk[ka] and (rule == R_DISTINCT or kb < ka)))
-    return out
 
 
 def _float(text: str) -> float | None:
@@ -221,16 +169,15 @@ class NameRecorder:
 
     def vw_lines(self, text: str) -> None:
         """Take whole vw records."""
-        keys: list[tuple] = []
+        records = []
         for line in text.split("\n"):
             s = line.strip(" \t\r")
-            if not s or s[0] == "#":
-                continue
-            feats = self._vw_record(line.rstrip("\r"))
-            keys.extend(f[0] for f in feats)
-            if self.crosses is not None:
-                keys.extend(cross_keys(feats, self.crosses))
-        self.book.add(keys)
+            if s and s[0] != "#":
+                records.append(self._vw_record(line.rstrip("\r")))
+        if self.crosses is not None:
+            self.add_crossed(records)
+        else:
+            self.book.add(f[0] for feats in records for f in feats)
 
     # ---- libsvm ----
     def libsvm_lines(self, text: str) -> None:
@@ -293,13 +240,9 @@ class NameRecorder:
         if not rows:
             return
         if self.crosses is not None:
-            keys = []
-            for row in rows:
-                feats = [(k, seed, terms) for f, col, kind, seed, terms in cols
-                         if (k := self._key(col, kind, row[f])) is not None]
-                keys.extend(f[0] for f in feats)
-                keys.extend(cross_keys(feats, self.crosses))
-            self.book.add(keys)
+            self.add_crossed([[(k, seed, terms) for f, col, kind, seed, terms in cols
+                               if (k := self._key(col, kind, row[f])) is not None]
+                              for row in rows])
             return
         self.add_columns([(col, kind, [r[f] for r in rows]) for f, col, kind, _, _ in cols])
 
@@ -321,6 +264,40 @@ class NameRecorder:
                     found.append((r, i, key))
         found.sort(key=lambda t: (t[0], t[1]))
         self.book.add(k for _, _, k in found)
+
+    def add_crossed(self, records: list[list[tuple]]) -> None:
+        """Take records given as their features ``(key, namespace key, term mask)``, and
+        their crosses: the products are found by a compiled pass and told apart by their
+        fingerprints, so Python sees each distinct cross of a chunk once (and builds a key
+        for the new ones only).  Within a chunk, the plain features come first."""
+        book = self.book
+        book.add(f[0] for feats in records for f in feats)
+        ids: dict[tuple, int] = {}
+        fid, nskeys, terms, indptr = [], [], [], [0]
+        for feats in records:
+            for key, nskey, mask in feats:
+                fid.append(ids.setdefault(key, len(ids)))
+                nskeys.append(nskey)
+                terms.append(mask)
+            indptr.append(len(fid))
+        c = self.crosses
+        at = cross_members(np.array(indptr, np.int64), np.array(nskeys, np.int64),
+                           np.array(terms, np.uint64), c.groups, c.rules, len(c.terms))
+        if not len(at):
+            return
+        keys = list(ids)
+        parts = np.array([fingerprint(k) for k in keys], np.uint64)
+        fid_arr = np.array(fid, np.int64)
+        members = np.where(at >= 0, fid_arr[at], -1)
+        fps = cross_fingerprints(parts, members)
+        _, first = np.unique(fps, return_index=True)
+        first.sort()
+
+        def key_of(i: int) -> tuple:
+            return tuple(keys[m] for m in members[first[i]].tolist() if m >= 0)
+
+        book.add_fingerprints(fps[first], book.naming.cross_coordinates(keys, members[first]),
+                              key_of)
 
     # ---- parquet ----
     def parquet(self, paths: Sequence[str]) -> None:

@@ -45,15 +45,18 @@ def _train(tmp_path, name, *args, out="m.parquet"):
     ("train.csv", {"interactions": "C1:C2,C*:C*"}),
     ("train.criteo", {"interactions": "C1:C2:C3,I1:C1"}),
     ("train.vw", {"vw_interactions": ("ic", "cc")}),
-    ("train.vw", {"vw_interactions": ("i:c",)}),
+    ("train.vw", {"vw_interactions": ("iii", "i:")}),
     ("train.vw", {"interactions": "c:i,c:c"}),
 ])
-def test_every_coordinate_read_is_named_and_no_other(name, options):
-    spec = resolve_spec([sample(name)], hash_bits=20, **options)
+def test_every_coordinate_read_is_named_and_no_other(tmp_path, name, options):
+    path = tmp_path / name  # the first 400 records: crosses of three make many names
+    path.write_text("".join(open(sample(name)).readlines()[:401]))
+    spec = resolve_spec([str(path)], hash_bits=20, **options)
     book = NameBook(naming_of(spec), 10**7)
     recorder = NameRecorder(book, spec)
     coords = set()
-    for b in read_batches([sample(name)], spec, on_open=recorder.on_open, workers=2):
+    for b in read_batches([str(path)], spec, on_open=recorder.on_open, workers=2,
+                          chunk_bytes=1 << 14):
         coords.update(b.indices.tolist())
     assert set(book.first) == coords
     assert sum(book.count.values()) == len(book)  # each distinct name counted once
@@ -234,3 +237,39 @@ def test_recording_reads_the_records_once_per_source(tmp_path):
             pass
         books.append((book.first, book.count, len(book)))
     assert books[0] == books[1]
+
+
+@pytest.mark.parametrize("groups, letters", [
+    (["a:b", "a:a", "b:a"], ()), (["*:*"], ()), (["a:b:c", "?:?:?"], ()),
+    ((), ("ab", "aa", "::")), ((), ("a:b", "::a")),
+])
+def test_cross_members_are_the_parts_of_each_product_of_cross_rows(groups, letters):
+    from ftrl_cli.readers._cross_members import cross_members
+    from ftrl_cli.readers.crosses_spec import build
+    from ftrl_cli.readers.crossing import add_crosses
+
+    c = build(groups, letters)
+    rng = np.random.default_rng(5)
+    sizes = rng.integers(0, 7, 120)
+    indptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    n = int(indptr[-1])
+    names = np.array([ord(x) for x in "abc"], np.uint32)
+    ns = rng.integers(0, 3, n)
+    keys = names[ns]
+    hashes = rng.integers(0, 2**32, n, dtype=np.uint32)
+    terms = np.zeros(n, np.uint64)
+    for t, (_, pat) in enumerate(c.terms):
+        hit = np.ones(n, bool) if pat in ("*", "?", ":") else (ns == "abc".index(pat))
+        terms[hit] |= np.uint64(1 << t)
+    mask = (1 << 32) - 1
+    ptr, idx, _ = add_crosses(c, indptr, hashes.astype(np.int64), np.ones(n), hashes, keys,
+                              terms, mask)
+    at = cross_members(indptr, keys.astype(np.int64), terms, c.groups, c.rules, len(c.terms))
+    fnv = 16777619
+    mine = []
+    for a, b, d in at.tolist():
+        h = ((int(hashes[a]) * fnv) & mask) ^ int(hashes[b])
+        mine.append(h if d < 0 else ((h * fnv) & mask) ^ int(hashes[d]))
+    products = [idx[ptr[r] + sizes[r]:ptr[r + 1]].tolist() for r in range(len(sizes))]
+    assert mine == [h for row in products for h in row]
+    assert len(mine) > 100
