@@ -17,6 +17,7 @@ from ftrl_cli.cli_options import (
     cross_options,
     error_options,
     errors_option_values,
+    feature_name_options,
     feature_options,
     input_options,
     metrics_out_option,
@@ -100,12 +101,7 @@ def cli() -> None:
               help="The checkpoint file.  [default: OUTPUT with .ckpt.parquet for .parquet]")
 @click.option("--resume", is_flag=True,
               help="Go on from the checkpoint of the same command, interrupted.")
-@click.option("--feature-names", is_flag=True,
-              help="Record each coordinate's first feature name and how many distinct names "
-                   "collided there (the model's 'feature' column, for ftrl inspect).")
-@click.option("--max-names", type=click.IntRange(min=1), default=1_000_000, show_default=True,
-              metavar="N", help="With --feature-names: keep at most N distinct names; later "
-                                "ones are not recorded (their coordinates stay unnamed).")
+@feature_name_options
 @input_options
 @error_options
 @feature_options

@@ -24,6 +24,7 @@ import csv
 import io
 import math
 from collections.abc import Sequence
+from itertools import repeat
 
 import numpy as np
 
@@ -119,11 +120,12 @@ class NameRecorder:
             got = self._ns[ns] = (key, mask)
         return got
 
-    def _vw_record(self, line: str) -> list[tuple]:
+    def _vw_record(self, line: str, keys: list, info: list | None) -> None:
+        """Append the keys of a vw record to ``keys`` and, for crosses, each one's namespace
+        key and term mask to ``info``."""
         bar = line.find("|")
         if bar < 0:
-            return []
-        feats = []
+            return
         for seg in line[bar + 1:].split("|"):
             toks = seg.replace("\t", " ").split(" ")
             head = toks[0]
@@ -131,9 +133,16 @@ class NameRecorder:
             ns = head if colon < 0 else head[:colon]
             scale = 1.0 if colon < 0 else _float(head[colon + 1:])
             if scale is None:
-                return feats
-            nskey, mask = self._namespace(ns)
-            words = [t for t in toks[1:] if t]
+                return
+            nsinfo = self._namespace(ns) if info is not None else None
+            words = list(filter(None, toks[1:]))
+            if scale != 0.0 and not any(":" in w for w in words) and \
+                    all(map(str.isprintable, words)):
+                # the common case, names alone: their keys made in C
+                keys.extend(zip(repeat(ns), words))
+                if info is not None:
+                    info.extend(repeat(nsinfo, len(words)))
+                continue
             anon = 0
             i = 0
             while i < len(words):
@@ -152,32 +161,39 @@ class NameRecorder:
                             anon += 1
                         else:
                             key = (ns, self._norm(name))
-                        feats.append((key, nskey, mask))
+                        keys.append(key)
+                        if info is not None:
+                            info.append(nsinfo)
                         continue
                     v = _float(tok[c + 1:])
                     if v is None:
-                        return feats
+                        return
                     value = v * scale
                 nameless = self.strings and name == ""
                 if nameless:
                     anon += 1  # zero values are numbered too
                 if value == 0.0:
                     continue
-                key = (ns, str(anon - 1)) if nameless else (ns, self._norm(name))
-                feats.append((key, nskey, mask))
-        return feats
+                keys.append((ns, str(anon - 1)) if nameless else (ns, self._norm(name)))
+                if info is not None:
+                    info.append(nsinfo)
 
     def vw_lines(self, text: str) -> None:
         """Take whole vw records."""
+        lines = [line.rstrip("\r") for line in text.split("\n")
+                 if (s := line.strip(" \t\r")) and s[0] != "#"]
+        if self.crosses is None:
+            keys: list[tuple] = []
+            for line in lines:
+                self._vw_record(line, keys, None)
+            self.book.add(keys)
+            return
         records = []
-        for line in text.split("\n"):
-            s = line.strip(" \t\r")
-            if s and s[0] != "#":
-                records.append(self._vw_record(line.rstrip("\r")))
-        if self.crosses is not None:
-            self.add_crossed(records)
-        else:
-            self.book.add(f[0] for feats in records for f in feats)
+        for line in lines:
+            keys, info = [], []
+            self._vw_record(line, keys, info)
+            records.append([(k, *i) for k, i in zip(keys, info)])
+        self.add_crossed(records)
 
     # ---- libsvm ----
     def libsvm_lines(self, text: str) -> None:
