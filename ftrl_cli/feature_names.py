@@ -45,6 +45,7 @@ _M32 = 0xFFFFFFFF
 _PART_CACHE = 1 << 16
 _M64 = (1 << 64) - 1
 _FP_MUL = 0x9E3779B97F4A7C15
+_TRIMMED = "".join(map(chr, range(33)))  # what ``strings`` mode trims before hashing
 
 Key = tuple
 
@@ -55,7 +56,7 @@ def trim(text: str) -> str:
     >>> trim(" a\\t")
     'a'
     """
-    return text.strip("".join(map(chr, range(33))))
+    return text.strip(_TRIMMED)
 
 
 def is_cross(key: Key) -> bool:
@@ -238,6 +239,10 @@ class NameBook:
                 return
             seen.add(h)
             self._place(key, self.naming.coordinate(key))
+
+    def knows(self, key: Key) -> bool:
+        """Whether ``key`` was taken already."""
+        return fingerprint(key) in self._seen
 
     def add_fingerprints(self, fps: np.ndarray, coords: np.ndarray,
                          key_of: Callable[[int], Key]) -> None:

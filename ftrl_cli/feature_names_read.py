@@ -74,6 +74,10 @@ class NameRecorder:
         self.active = True
         self._ns: dict[str, tuple[int, int]] = {}
         self._columns: tuple[tuple[str, ...], list] | None = None
+        # per column, the raw values already taken (at most max_names in all), so that a
+        # chunk's values are sifted in C and Python sees only the new ones
+        self._raw: dict[str, set] = {}
+        self._raw_count = 0
 
     def _norm(self, text: str) -> str:
         return trim(text) if self.strings else text
@@ -260,7 +264,8 @@ class NameRecorder:
                                if (k := self._key(col, kind, row[f])) is not None]
                               for row in rows])
             return
-        self.add_columns([(col, kind, [r[f] for r in rows]) for f, col, kind, _, _ in cols])
+        by_column = list(zip(*rows))  # transposed in C
+        self.add_columns([(col, kind, by_column[f]) for f, col, kind, _, _ in cols])
 
     def add_columns(self, columns: Sequence[tuple[str, str, Sequence]],
                     rows: Sequence[Sequence[int]] | None = None) -> None:
@@ -269,15 +274,20 @@ class NameRecorder:
         order."""
         found = []
         for i, (col, kind, values) in enumerate(columns):
+            if kind == "n" and self.book.knows((col, None)):
+                continue  # a numeric column has one name
             at = rows[i] if rows is not None else range(len(values))
             # the first row of each distinct value: a dict built in C, later rows overwritten
             firsts = dict(zip(reversed(values), reversed(at)))
-            for v, r in firsts.items():
-                if v is None:
-                    continue
-                key = self._key(col, kind, v)
+            known = self._raw.setdefault(col, set()) if kind != "n" else set()
+            new = firsts.keys() - known  # the values not taken before, in C
+            for v in new:
+                key = self._key(col, kind, v) if v is not None else None
                 if key is not None:
-                    found.append((r, i, key))
+                    found.append((firsts[v], i, key))
+            if kind != "n" and self._raw_count < self.book.max_names:
+                known |= new
+                self._raw_count += len(new)
         found.sort(key=lambda t: (t[0], t[1]))
         self.book.add(k for _, _, k in found)
 
