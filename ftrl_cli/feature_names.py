@@ -28,6 +28,8 @@ True
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -206,6 +208,16 @@ class Naming:
         return trim(name) if self.mode == "strings" else name
 
 
+def _locked(method: Callable) -> Callable:
+    """Run ``method`` holding the book's lock: the reading thread adds names while the
+    training thread writes run checkpoints."""
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        with self.lock:
+            return method(self, *args, **kwargs)
+    return run
+
+
 class NameBook:
     """Per coordinate, the first feature key seen and how many distinct keys landed there;
     at most ``max_names`` distinct keys are ever kept (see the module docstring)."""
@@ -220,11 +232,13 @@ class NameBook:
         self.others: list[Key] = []  # distinct keys after a coordinate's first
         # the fingerprint of each distinct key: a fraction of the memory of the keys
         self._seen: set[int] = set()
+        self.lock = threading.RLock()
         self.full = False
 
     def __len__(self) -> int:
         return len(self._seen)
 
+    @_locked
     def add(self, keys: Iterable[Key]) -> None:
         """Take the keys of some records, in record order."""
         if not self.recording or self.full:
@@ -244,6 +258,7 @@ class NameBook:
         """Whether ``key`` was taken already."""
         return fingerprint(key) in self._seen
 
+    @_locked
     def add_fingerprints(self, fps: np.ndarray, coords: np.ndarray,
                          key_of: Callable[[int], Key]) -> None:
         """Take keys known by their distinct fingerprints ``fps`` (in record order) and
@@ -284,6 +299,7 @@ class NameBook:
             self.others.append(key)
             self._seen.add(fingerprint(key))
 
+    @_locked
     def columns(self, rows: np.ndarray, n_features: int) -> dict[str, np.ndarray]:
         """The ``feature`` and ``feature_collisions`` values of checkpoint ``rows`` (kernel
         coordinates; ``n_features`` is the bias row)."""
@@ -302,12 +318,23 @@ class NameBook:
                 counts[i] = self.count[c]
         return {FEATURE: names, COLLISIONS: counts}
 
+    @_locked
     def metadata(self) -> dict[str, Any]:
         """What the checkpoint says of the names (under ``META_KEY``)."""
         return {"recorded": len(self.first), "distinct": len(self._seen),
                 "max_names": self.max_names, "full": self.full,
                 "colliding_coordinates": sum(1 for n in self.count.values() if n > 1)}
 
+    @_locked
+    def resume_lists(self, touched: np.ndarray) -> dict[str, list]:
+        """What a run checkpoint keeps beside the columns: the names of coordinates not
+        touched yet (records read ahead of training named them), and the names after a
+        coordinate's first, so that a resumed run records the names of one never stopped."""
+        return {"pending": [[c, self.naming.text(k), self.count[c]]
+                            for c, k in self.first.items() if not touched[c]],
+                "others": [self.naming.text(k) for k in self.others]}
+
+    @_locked
     def summary_line(self) -> str:
         """The training summary's line about the names."""
         line = (f"feature names = {len(self.first):,} coordinates named, "
@@ -340,15 +367,12 @@ def names_to_save(book: NameBook | None, model: Any, others: bool = False
     if book is None:
         return {}, None
     rows = np.flatnonzero(model.touched).astype(np.int64)
-    meta = book.metadata()
-    if others:
-        # records read ahead of training named coordinates not touched yet: kept too, so
-        # that the resumed run's names are those of a run never stopped
-        touched = model.touched
-        meta["pending"] = [[c, book.naming.text(k), book.count[c]]
-                           for c, k in book.first.items() if not touched[c]]
-        meta["others"] = [book.naming.text(k) for k in book.others]
-    return {META_KEY: meta}, book.columns(rows, model.n_features)
+    with book.lock:  # one state of the book, while the reading thread may add names
+        meta = book.metadata()
+        columns = book.columns(rows, model.n_features)
+        if others:
+            meta.update(book.resume_lists(model.touched))
+    return {META_KEY: meta}, columns
 
 
 def load_book(ckpt: Any, naming: Naming, max_names: int, recording: bool) -> NameBook | None:

@@ -3,7 +3,20 @@
 ``summarize`` returns one JSON-ready dict (the ``--json`` output); its keys are documented in
 README.md.  ``top_weights`` and ``look_up`` answer ``--top K`` and ``--feature NAME``.
 
->>> import numpy as np
+>>> import tempfile, numpy as np
+>>> from ftrl_cli import checkpoint
+>>> from ftrl_cli.config import OptimizerConfig
+>>> from ftrl_cli.hashing import feature_index
+>>> from ftrl_cli.model import Model
+>>> from ftrl_cli.readers.base import FeatureSpec
+>>> m = Model(OptimizerConfig(learning_rate=0.5), hash_bits=8)
+>>> i = feature_index("u", "a", 8, "strings")
+>>> _ = m.train_csr(np.array([0, 1]), np.array([i], np.int32), np.ones(1), np.ones(1))
+>>> p = tempfile.mktemp(suffix=".parquet")
+>>> checkpoint.save(m, FeatureSpec("vw", 8, hash_mode="strings"), p)
+>>> ckpt = checkpoint.load(p)
+>>> top_weights(ckpt, 1)[0]["index"] == i, look_up(ckpt, "u=a")["weight"] > 0
+(True, True)
 >>> abs_quantiles(np.array([0.0, -4.0, 1.0, 2.0, 3.0]))["max"]
 4.0
 """

@@ -56,7 +56,13 @@ def _features_line(f: dict) -> str:
 
 
 def render(s: dict[str, Any]) -> str:
-    """The summary as the readable text ``ftrl inspect`` prints."""
+    """The summary as the readable text ``ftrl inspect`` prints; its features line, e.g.:
+
+    >>> print(_features_line({"columns": ["label", "a"], "label_column": "label",
+    ...                       "numeric_columns": [], "ignore_columns": [],
+    ...                       "interactions": [], "vw_interactions": ["ab"]}))
+    2 columns, label 'label'; crosses -q ab
+    """
     h = s["hashing"]
     lines = [
         ("model", f"{s['model']} ({_size(s['file_bytes'])}, {s['created_by']})"),
