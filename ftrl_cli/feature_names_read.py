@@ -77,6 +77,7 @@ class NameRecorder:
         # per column, the raw values already taken (at most max_names in all), so that a
         # chunk's values are sifted in C and Python sees only the new ones
         self._raw: dict[str, set] = {}
+        self._tap: _Tap | None = None
         self._raw_count = 0
 
     def _norm(self, text: str) -> str:
@@ -85,6 +86,7 @@ class NameRecorder:
     # ---- text sources ----
     def on_open(self, source: Source) -> None:
         """Tap ``source`` (call before its plan reads a header) while ``active``."""
+        self.finish()
         if not self.active or not self.book.recording:
             return
         fmt = self.spec.format
@@ -95,7 +97,14 @@ class NameRecorder:
                 return  # the reader says what is wrong with the source
             if self._columns is None:
                 return
-        source.tap = _Tap(self, quotes=fmt in ("csv", "tsv"))
+        source.tap = self._tap = _Tap(self, quotes=fmt in ("csv", "tsv"))
+
+    def finish(self) -> None:
+        """Take the last record of the source tapped, if its reader stopped before the
+        end-of-input read that hands it over."""
+        if self._tap is not None:
+            self._tap(memoryview(b""))
+            self._tap = None
 
     def lines(self, text: str) -> None:
         """Take whole records of the tapped format."""

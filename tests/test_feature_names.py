@@ -273,3 +273,12 @@ def test_cross_members_are_the_parts_of_each_product_of_cross_rows(groups, lette
     products = [idx[ptr[r] + sizes[r]:ptr[r + 1]].tolist() for r in range(len(sizes))]
     assert mine == [h for row in products for h in row]
     assert len(mine) > 100
+
+
+def test_several_inputs_each_to_its_last_line(tmp_path):
+    (tmp_path / "a.csv").write_text("label,a,b\n1,x,y\n0,z,w\n")
+    (tmp_path / "b.csv").write_text("label,a,b\n1,last-a,last-b")  # no newline at the end
+    model = _train(tmp_path, "csv", tmp_path / "a.csv", tmp_path / "b.csv", "-b", 20,
+                   "--feature-names")
+    assert sorted(f for f, _ in _names(model).values()) == \
+        ["a=last-a", "a=x", "a=z", "b=last-b", "b=w", "b=y"]

@@ -155,6 +155,7 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
                        recorder)
             state = RunState(state.pass_index + 1)
             if recorder is not None:
+                recorder.finish()
                 recorder.active = False
 
         done, holdout_lines = run_passes(model, passes, rule, progress, one_pass, stopping,
