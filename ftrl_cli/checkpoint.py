@@ -3,7 +3,9 @@
 Columns: ``variable`` (``kernel`` or ``bias``), ``index`` (int64), ``weight``, ``linear``,
 ``accumulator`` (float64); with EMA also ``average`` (and ``training_weight`` when the weights
 were replaced by their average, as Keras's ``fit()`` does, so training can continue exactly);
-with gradient accumulation also ``gradient_accumulator``.  The file metadata key ``ftrl`` holds
+with gradient accumulation also ``gradient_accumulator``; with feature names (``ftrl train
+--feature-names``) ``feature`` (string, null where unknown) and ``feature_collisions``
+(int64: distinct names seen there, 0 where unknown).  The file metadata key ``ftrl`` holds
 JSON: format version, the Keras optimizer config, the feature config, the counters and a
 checksum per column (see ``ftrl_cli.checksum``).
 
@@ -120,7 +122,8 @@ def save(model: Model, spec: FeatureSpec, path: str, extra: dict | None = None,
     table = pa.table({
         "variable": pa.DictionaryArray.from_arrays(
             pa.array(is_bias.astype(np.int8)), pa.array(["kernel", "bias"])),
-        **{name: pa.array(values) for name, values in cols.items() if name != "variable"}})
+        **{name: pa.array(values, type=pa.string() if values.dtype == object else None)
+           for name, values in cols.items() if name != "variable"}})
     with open_output(path) as fh:
         # Dictionary pages pay only for the two-value column; on the float columns they
         # cost time and make the file larger.  Without the stored Arrow schema every reader

@@ -17,6 +17,7 @@ from ftrl_cli.cli_options import (
     cross_options,
     error_options,
     errors_option_values,
+    feature_name_options,
     feature_options,
     input_options,
     metrics_out_option,
@@ -100,6 +101,7 @@ def cli() -> None:
               help="The checkpoint file.  [default: OUTPUT with .ckpt.parquet for .parquet]")
 @click.option("--resume", is_flag=True,
               help="Go on from the checkpoint of the same command, interrupted.")
+@feature_name_options
 @input_options
 @error_options
 @feature_options
@@ -109,7 +111,8 @@ def cli() -> None:
 def train(ctx: click.Context, inputs, output, init_model, wait_lock, no_verify, passes,
           holdout_period, holdout_after, holdout_off, early_terminate, batch_size, no_bias,
           state_dtype, quiet, plot_loss, reader_thread, negative_sampling, input_negative_rate,
-          seed, loss, metrics_out, checkpoint_every, checkpoint_path, resume, fmt, no_header,
+          seed, loss, metrics_out, checkpoint_every, checkpoint_path, resume, feature_names,
+          max_names, fmt, no_header,
           columns, on_error, max_errors, rejects, max_line_bytes, hash_bits, hash_mode,
           label_column, ignore_columns, numeric_columns, interactions, quadratic, cubic,
           optimizer_config,
@@ -153,7 +156,7 @@ def train(ctx: click.Context, inputs, output, init_model, wait_lock, no_verify, 
             options=_deciding_options(ctx), metrics_out=metrics_out,
             errors=errors_option_values(on_error, max_errors, rejects),
             max_line_bytes=max_line_bytes,
-            plot_loss=plot_loss,
+            plot_loss=plot_loss, feature_names=feature_names, max_names=max_names,
         )
 
 
@@ -266,6 +269,29 @@ def export(model_path, keras_output, no_verify) -> None:
     done = export_keras(model_path, keras_output, verify=not no_verify)
     click.echo(f"wrote {keras_output}: Dense(1) on 2**{done['hash_bits']} hashed features, "
                f"loss {done['loss']}, Ftrl at iteration {done['iterations']}", err=True)
+
+
+@cli.command("inspect")
+@click.argument("model_path", metavar="MODEL")
+@click.option("--top", type=click.IntRange(min=1), default=None, metavar="K",
+              help="Also list the K coordinates of largest |weight| with their names.")
+@click.option("--feature", "features", multiple=True, metavar="NAME",
+              help="Also show where feature NAME lands and what the model holds there "
+                   "(column=value, vw ns=feature, crosses a=x^b=y; repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@verify_option
+def inspect_model(model_path, top, features, as_json, no_verify) -> None:
+    """Summarize MODEL: format and hashing, features, loss, optimizer, counters, touched
+    coordinates, weights (and those L1 keeps at zero), bias, |weight| quantiles.
+
+    \b
+    Example:
+      ftrl inspect model.parquet
+      ftrl inspect model.parquet --top 20 --feature C1=68fd1e64 --json
+    """
+    from ftrl_cli.commands.inspect import run_inspect
+
+    run_inspect(model_path, top, list(features), as_json, verify=not no_verify)
 
 
 @cli.command("import-keras")

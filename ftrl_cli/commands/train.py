@@ -17,6 +17,8 @@ from ftrl_cli.commands.options import build_optimizer_config, check_inputs, chec
 from ftrl_cli.config import OptimizerConfig
 from ftrl_cli.early_stopping import EarlyStopping, run_passes
 from ftrl_cli.errors import FtrlError, InputError, NonFiniteError
+from ftrl_cli.feature_names import DEFAULT_MAX_NAMES, names_book, names_to_save
+from ftrl_cli.feature_names_read import NameRecorder
 from ftrl_cli.holdout import Holdout, holdout_from_options, learn, no_holdout
 from ftrl_cli.losses import LOGISTIC, Loss, by_name
 from ftrl_cli.model import Model
@@ -27,6 +29,7 @@ from ftrl_cli.progress_line import ProgressLine, progress_line
 from ftrl_cli.readers import MAX_LINE_BYTES, Batch, ErrorPolicy, read_batches, resolve_spec
 from ftrl_cli.readers.columns import check_columns
 from ftrl_cli.readers.rejects import error_policy
+from ftrl_cli.readers.source import Source
 from ftrl_cli.resume import RunState, checkpoint_options, default_checkpoint, file_digests
 from ftrl_cli.run_metrics import train_metrics, write_metrics
 from ftrl_cli.sampling import NegativeSampler, Sampling
@@ -44,7 +47,8 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
               checkpoint_path: str | None = None, resume: bool = False,
               options: dict | None = None, metrics_out: str | None = None,
               errors: dict | None = None, max_line_bytes: int = MAX_LINE_BYTES,
-              plot_loss: str | None = None) -> None:
+              plot_loss: str | None = None, feature_names: bool = False,
+              max_names: int = DEFAULT_MAX_NAMES) -> None:
     """``ftrl train``. ``crosses``: ``interactions``/``vw_interactions`` given on the command
     line; None continues with the ``--init-model``'s crosses (none for a new model). With
     ``checkpoint_every`` (``--checkpoint-every``) it writes resumable checkpoints to
@@ -52,7 +56,9 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     ``options`` are the command's options that decide the result, which a resumed run must
     repeat. ``metrics_out``: where to write the run's metrics as JSON. ``errors`` and
     ``max_line_bytes``: what to do with malformed records (``ftrl_cli.readers.rejects``).
-    ``plot_loss``: draw the progressive (and holdout) loss to this .png, .svg or .html."""
+    ``plot_loss``: draw the progressive (and holdout) loss to this .png, .svg or .html.
+    ``feature_names``: record the first name seen at each coordinate, for at most
+    ``max_names`` distinct names (``ftrl_cli.feature_names``); a model's names carry over."""
     prepare_for_run()
     sampling = sampling or Sampling()
     check_inputs(inputs)
@@ -122,6 +128,11 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
         state = resumed.state
         start -= resumed.meta["seconds"]
     spec = replace(spec, columns=columns)
+    book = names_book(resumed.checkpoint if resumed is not None else ckpt, spec,
+                      max_names, feature_names)
+    recorder = NameRecorder(book, spec) if book is not None and book.recording else None
+    if recorder is not None and state.pass_index > 0:
+        recorder.active = False  # the names come from the first pass
     with error_policy(**(errors or {})) as policy, \
             signals.catching() if resumable else nullcontext() as interrupts, \
             progress_line(inputs, rounds=passes, show=quiet) as line:  # the table shows progress
@@ -131,6 +142,7 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
                 ckpt_path, every, model, spec, sampling.metadata(), header, progress, sampler,
                 interrupts, start)
             saver.adopt(stopping)
+            saver.names = book
         rows = min(BATCH_ROWS, every.records) if every and every.records else BATCH_ROWS
         if resumed is not None:  # the bad records skipped before the interruption count
             policy.skipped = state.skipped
@@ -145,16 +157,24 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
             # a later pass skips the same records; they were counted in the first one
             train_pass(model, inputs, spec, batch_size, progress, reader_thread, rule, sampler,
                        index, state, after_batch if saver else None, rows,
-                       policy if index == 0 else policy.silent(), max_line_bytes, line)
+                       policy if index == 0 else policy.silent(), max_line_bytes, line,
+                       recorder)
             state = RunState(state.pass_index + 1)
+            if recorder is not None:
+                recorder.finish()
+                recorder.active = False
 
         done, holdout_lines = run_passes(model, passes, rule, progress, one_pass, stopping,
                                          state.pass_index)
-    checkpoint.save(model, spec, output, extra=sampling.metadata())
+    names_extra, names_columns = names_to_save(book, model)
+    checkpoint.save(model, spec, output, extra={**sampling.metadata(), **names_extra},
+                    columns=names_columns)
     if saver is not None:
         saver.finish()
     seconds = time.perf_counter() - start
     progress.summary(done, model.iterations, seconds, holdout_lines)
+    if book is not None and book.recording and not quiet:
+        print(book.summary_line(), file=sys.stderr)
     if policy.skip and not quiet:
         print(f"skipped records = {policy.skipped}", file=sys.stderr)
     if plot_loss is not None:
@@ -192,7 +212,8 @@ def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
                pass_index: int = 0, start: RunState | None = None,
                on_batch: Callable[[RunState, Batch], None] | None = None,
                batch_rows: int = BATCH_ROWS, errors: ErrorPolicy | None = None,
-               max_line_bytes: int = MAX_LINE_BYTES, line: ProgressLine | None = None) -> None:
+               max_line_bytes: int = MAX_LINE_BYTES, line: ProgressLine | None = None,
+               names: NameRecorder | None = None) -> None:
     """One pass over ``inputs``; the last, partial step is applied at the end, as in Keras.
 
     With ``holdout``, its records are scored in their places instead of trained on. With
@@ -200,7 +221,8 @@ def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
     ``pass_index``) are neither trained on nor counted.  ``start``: where an interrupted
     pass stood; ``on_batch`` is told where the pass stands after each batch learnt from.
     ``errors`` says what to do with malformed records (see ``ftrl_cli.readers.rejects``).
-    ``line`` counts the records read.
+    ``line`` counts the records read; ``names``, while active, reads the records' feature
+    names.
     """
     seen = start.records if start is not None else 0
     split = holdout.splitter(seen) if holdout is not None else no_holdout
@@ -216,7 +238,9 @@ def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
                            batch_rows=batch_rows,
                            start=start.position if start is not None else None,
                            errors=errors, max_line_bytes=max_line_bytes,
-                           on_open=line.on_open if line is not None else None)
+                           on_open=_opener(line, names))
+    if names is not None and names.active and spec.format == "parquet":
+        names.parquet(inputs)  # Parquet is not tapped: its feature columns read once more
     last = None  # the last non-empty batch trained on: where the end-of-pass step is reported
     try:
         for batch in prefetch(batches, depth=1) if reader_thread else batches:
@@ -244,3 +268,17 @@ def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
         # The end-of-pass step (row None) follows the last record read.
         row = len(last) - 1 if e.row is None else e.row
         raise InputError(last.source, int(last.lines[row]), e.message) from None
+
+
+def _opener(line: ProgressLine | None, names: NameRecorder | None
+            ) -> Callable[[Source], None] | None:
+    """What to do with each source opened: count its bytes, tap it for names."""
+    hooks = [h for h in (line.on_open if line is not None else None,
+                         names.on_open if names is not None and names.active else None) if h]
+    if len(hooks) < 2:
+        return hooks[0] if hooks else None
+
+    def both(source: Source) -> None:
+        for hook in hooks:
+            hook(source)
+    return both

@@ -85,6 +85,9 @@ class Source:
         self._readinto = getattr(stream, "readinto", None)
         self._pos = 0  # bytes handed out (read or discarded)
         self.seekable = False  # a plain file: skip_to seeks instead of reading
+        # called with each run of bytes ``readinto`` hands out (empty at the end), e.g. to
+        # read feature names from the records the parser gets (``feature_names_read``)
+        self.tap: Callable[[memoryview], None] | None = None
 
     def _raw_read(self, n: int) -> bytes:
         try:
@@ -154,8 +157,12 @@ class Source:
             view[:k] = self._head[:k]
             del self._head[:k]
             self._pos += k
+            if self.tap is not None:
+                self.tap(view[:k])
             return k
         if self._eof:
+            if self.tap is not None:
+                self.tap(view[:0])
             return 0
         if self._readinto is not None:
             try:
@@ -170,6 +177,8 @@ class Source:
         if not n:
             self._eof = True
         self._pos += n or 0
+        if self.tap is not None:
+            self.tap(view[: n or 0])
         return n or 0
 
     @property
