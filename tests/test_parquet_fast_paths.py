@@ -140,3 +140,39 @@ def test_a_file_is_read_without_the_dataset_and_compute_modules(tmp_path: Path) 
                           cwd=REPO, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["2000", "False", "False"]
+
+
+def test_a_folder_reads_each_file_alone_with_its_partition_values(tmp_path: Path) -> None:
+    import pyarrow.dataset as pds
+
+    table = click_table(3000)
+    rng = np.random.default_rng(5)
+    days = [None, "2024-01-01", "2024-01-02"]
+    table = table.append_column("day", pa.array([days[v] for v in rng.integers(0, 3, 3000)]))
+    table = table.append_column("hour", pa.array(rng.integers(8, 11, 3000)))
+    folder = tmp_path / "logs"
+    pq.write_to_dataset(table, folder, partition_cols=["day", "hour"],
+                        row_group_size=400)
+    # one more file whose columns differ from the dataset's: Arrow's scanner fills them
+    odd = folder / "day=2024-01-09" / "hour=12"
+    odd.mkdir(parents=True)
+    pq.write_table(table.slice(0, 50).select(["label", "site", "dev", "price"]),
+                   odd / "part-0.parquet")
+    dataset = pds.dataset(folder, format="parquet", partitioning="hive")
+    # the reference: Arrow's own scan of every file, in the order of their paths
+    files = sorted(dataset.get_fragments(), key=lambda f: f.path)
+    whole = pa.concat_tables(f.to_table(schema=dataset.schema) for f in files)
+    assert whole["day"].null_count > 0 and whole["count"].null_count > 0
+    pacsv.write_csv(whole, tmp_path / "all.csv")
+    kw = {"hash_bits": BITS, "hash_mode": "strings", "numeric_columns": ("price",),
+          "interactions": ("day:site", "hour:dev")}
+    got = rows(folder, FeatureSpec("parquet", **kw), batch_rows=500)
+    assert got == rows(tmp_path / "all.csv", FeatureSpec("csv", **kw))
+    # a partition column as the key of scored rows keeps the dataset's type
+    model, out = tmp_path / "m.parquet", tmp_path / "scores.parquet"
+    assert ftrl("train", folder, "-o", model, "--quiet", "--numeric-columns", "price").code == 0
+    r = ftrl("predict", "-m", model, folder, "-o", out, "--key-column", "hour")
+    assert r.code == 0, r.err
+    scores = pq.read_table(out)
+    assert scores["hour"].type == dataset.schema.field("hour").type
+    assert scores["hour"].to_pylist() == whole["hour"].to_pylist()

@@ -10,13 +10,14 @@ memory bounded by a row group; a record's number in messages and ``Batch.lines``
 1-based row within its file.
 
 A file is read with ``pyarrow.parquet`` alone (a folder needs ``pyarrow.dataset``, which
-takes a few tenths of a second to import, pandas with it when installed): row group by row
+takes a few tenths of a second to import, pandas with it when installed, to find its files
+and their partition values; each file is then read as a lone file): row group by row
 group, its columns decoded by Arrow's threads, the string columns that the file stores
 dictionary-encoded (pyarrow and Spark write them so by default) read as dictionaries, whose
 entries are hashed once per row group (``arrow_columns.DictionaryMemo``) and gathered by
 code.  Every column's hashes go straight into a row-major table that one kernel compacts
-into the CSR rows (``_parse_arrow.compact_rows``); a batch with a list column takes the
-general way (``merge_rows``).
+into the CSR rows (``ftrl_cli.readers.arrow_batch``); the rows come out in Batches of at
+most ``MAX_BATCH_ROWS``.
 """
 
 from __future__ import annotations
@@ -30,24 +31,18 @@ import numpy as np
 import pyarrow as pa
 
 from ftrl_cli.errors import FtrlError, InputError, RowSource
-from ftrl_cli.readers import _parse_common as pc
-from ftrl_cli.readers._parse_arrow import compact_rows, merge_rows
 from ftrl_cli.readers._parse_delimited import R_IGNORE, R_LABEL, R_NUMERIC
-from ftrl_cli.readers._parse_driver import index_dtype
+from ftrl_cli.readers.arrow_batch import record_batch
 from ftrl_cli.readers.arrow_columns import (
     DictionaryMemo,
     categorical_problem,
-    category_elements,
-    category_into,
     label_problem,
-    label_values,
     numeric_problem,
-    numeric_values,
 )
 from ftrl_cli.readers.base import Batch, FeatureSpec
 from ftrl_cli.readers.crosses_spec import Crosses
-from ftrl_cli.readers.crossing import add_crosses, column_params, spec_crosses
-from ftrl_cli.readers.delimited import column_hashes, column_roles, describe_error
+from ftrl_cli.readers.crossing import column_params, spec_crosses
+from ftrl_cli.readers.delimited import column_hashes, column_roles
 
 if TYPE_CHECKING:
     import pyarrow.dataset as pds
@@ -202,16 +197,7 @@ def parquet_batches(path: str, spec: FeatureSpec, batch_rows: int,
             if fragment is None:
                 batches = _file_batches(path, columns, plan)
             else:
-                # on this thread, no read-ahead, no pre-buffering: Arrow's scan threads
-                # decode row groups ahead of the consumer without bound (the whole file,
-                # when training is slower), and pre-buffering holds many row groups' raw
-                # bytes at once
-                import pyarrow.dataset as pds
-
-                batches = fragment.to_batches(
-                    schema=schema, columns=columns, batch_size=DECODE_ROWS, batch_readahead=0,
-                    fragment_readahead=0, use_threads=False,
-                    fragment_scan_options=pds.ParquetFragmentScanOptions(pre_buffer=False))
+                batches = _fragment_batches(fragment, schema, columns, plan)
             for rb in batches:
                 if rb.num_rows:
                     yield from _records(rb, plan, spec, source, row, memos, rows)
@@ -252,6 +238,47 @@ def _pieces(batch: Batch, rows: int) -> Iterator[Batch]:
         yield piece
 
 
+def _fragment_batches(fragment: pds.ParquetFileFragment, schema: pa.Schema, columns: list[str],
+                      plan: ParquetPlan) -> Iterator[pa.RecordBatch]:
+    """The record batches of one file of a folder (``columns`` of the dataset's ``schema``).
+
+    A file whose own columns are the dataset's (names and types) is read as a lone file
+    (``_file_batches``), its partition values added as constant columns (dictionary-encoded,
+    so a value is hashed once); any other goes through Arrow's scanner, which fills and
+    casts what differs.
+    """
+    import pyarrow.dataset as pds
+
+    keys = pds.get_partition_keys(fragment.partition_expression)
+    physical = fragment.physical_schema
+    own = [c for c in columns if c not in keys]
+    if all(physical.get_field_index(c) >= 0 and physical.field(c).type == schema.field(c).type
+           for c in own) and not any(physical.get_field_index(c) >= 0 for c in keys):
+        for rb in _file_batches(fragment.path, own, plan):
+            arrays = [rb.column(c) if c in own else
+                      _constant(keys[c], schema.field(c).type, rb.num_rows,
+                                c == plan.key_column) for c in columns]
+            yield pa.RecordBatch.from_arrays(arrays, names=columns)
+        return
+    # on this thread, no read-ahead, no pre-buffering: Arrow's scan threads decode row
+    # groups ahead of the consumer without bound (the whole file, when training is
+    # slower), and pre-buffering holds many row groups' raw bytes at once
+    yield from fragment.to_batches(
+        schema=schema, columns=columns, batch_size=DECODE_ROWS, batch_readahead=0,
+        fragment_readahead=0, use_threads=False,
+        fragment_scan_options=pds.ParquetFragmentScanOptions(pre_buffer=False))
+
+
+def _constant(value: object, t: pa.DataType, n: int, plain: bool) -> pa.Array:
+    """``n`` times ``value`` (a partition's), of type ``t``: dictionary-encoded unless
+    ``plain`` (a key column keeps the dataset's type)."""
+    if value is None:
+        return pa.nulls(n, t)
+    if plain:
+        return pa.array([value] * n, t)
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([value], t))
+
+
 def _file_batches(path: str, columns: list[str], plan: ParquetPlan) -> Iterator[pa.RecordBatch]:
     """The record batches of one Parquet file, a row group at a time.
 
@@ -275,113 +302,3 @@ def _file_batches(path: str, columns: list[str], plan: ParquetPlan) -> Iterator[
     for group in range(meta.num_row_groups):
         yield from f.iter_batches(batch_size=DECODE_ROWS, row_groups=[group], columns=columns,
                                   use_threads=True)
-
-
-def _bad(source: str, row: int, plan: ParquetPlan, code: int, name: str,
-         text: str) -> InputError:
-    return InputError(source, row, describe_error(plan.names, code, text,
-                                                   plan.names.index(name)))
-
-
-def record_batch(rb: pa.RecordBatch, plan: ParquetPlan, spec: FeatureSpec, source: str,
-                 first_row: int, memos: list[DictionaryMemo] | None = None) -> Batch:
-    """One record batch as a Batch: the features of its columns in the dataset's order.
-
-    ``memos`` (one per column of ``plan.read``) keep dictionary hashes between the batches
-    of one input.
-    """
-    n = rb.num_rows
-    labels = np.full(n, np.nan)
-    width = sum(1 for r in plan.roles.tolist() if r not in (R_IGNORE, R_LABEL))
-    numeric = sum(1 for r in plan.roles.tolist() if r == R_NUMERIC)
-    table = None
-    parts = []
-    if not plan.bags:  # a row-major table: one row per record, one column per feature column
-        table = (np.empty((n, width), np.uint32), np.empty((n, width), np.uint8),
-                 np.empty((n, numeric), np.float64))
-    keys, terms, slots = [], [], []
-    for j, name in enumerate(plan.read):
-        k = plan.names.index(name)
-        role = int(plan.roles[k])
-        arr = rb.column(name)
-        if role == R_LABEL:
-            labels, bad = label_values(arr, spec.numeric_labels)
-            if bad is not None:
-                code = pc.E_NUMBER_LABEL if spec.numeric_labels else pc.E_LABEL
-                raise _bad(source, first_row + bad[0], plan, code, name, bad[1])
-            continue
-        c = len(keys)
-        slots.append(-1)
-        if role == R_NUMERIC:
-            column, bad = numeric_values(arr)
-            if bad is not None:
-                raise _bad(source, first_row + bad[0], plan, pc.E_VALUE, name, bad[1])
-            coordinate = np.uint32(plan.numeric[k])
-            if table is not None:
-                slots[-1] = s = sum(1 for x in slots if x >= 0)
-                table[0][:, c] = coordinate
-                table[1][:, c] = column != 0.0
-                table[2][:, s] = column
-            else:
-                parts.append((np.full(n, coordinate, np.uint32), column, None))
-        elif table is not None:
-            category_into(arr, int(plan.seeds[k]), plan.strings, table[0][:, c],
-                          table[1][:, c], memos[j] if memos is not None else None)
-        else:
-            parts.append(category_elements(arr, int(plan.seeds[k]), plan.strings))
-        keys.append(plan.seeds[k])
-        terms.append(plan.col_terms[k])
-    seeds, col_terms = np.array(keys, np.int64), np.array(terms, np.uint64)
-    if table is not None:
-        indptr, indices, data, meta = _outputs(n, n * width, plan, spec)
-        nnz = compact_rows(*table, np.array(slots, np.int64), seeds, col_terms,
-                           spec.n_features - 1, plan.cross, indptr, indices, data, *meta)
-        return _batch(indptr, indices[:nnz], data[:nnz], meta, labels, plan, spec, source,
-                      first_row, rb)
-    return _merge(parts, seeds, col_terms, labels, plan, spec, source, first_row, rb)
-
-
-def _batch(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, meta: tuple,
-           labels: np.ndarray, plan: ParquetPlan, spec: FeatureSpec, source: str,
-           first_row: int, rb: pa.RecordBatch) -> Batch:
-    """The Batch of CSR rows (their crosses added) of record batch ``rb``."""
-    n = rb.num_rows
-    mask = spec.n_features - 1
-    if plan.crosses is not None:
-        nnz = len(indices)
-        out_h, out_k, out_t = meta
-        indptr, indices, data = add_crosses(plan.crosses, indptr, indices, data, out_h[:nnz],
-                                            out_k[:nnz], out_t[:nnz], mask)
-    batch = Batch(indptr, indices, data, spec.n_features, labels, np.ones(n),
-                  np.arange(first_row, first_row + n, dtype=np.int64), source)
-    if plan.key_column is not None:
-        batch.key = rb.column(plan.key_column)  # never read as a dictionary: as the schema says
-    return batch
-
-
-def _outputs(n: int, total: int, plan: ParquetPlan, spec: FeatureSpec) -> tuple:
-    """``indptr``, ``indices``, ``data`` for ``n`` rows of at most ``total`` features, and
-    the arrays crosses need (of one element when there are none)."""
-    idx_dtype = index_dtype(n, spec.hash_bits)
-    meta = total if plan.cross else 1
-    return (np.empty(n + 1, idx_dtype), np.empty(total, idx_dtype), np.empty(total, np.float64),
-            (np.empty(meta, np.uint32), np.empty(meta, np.uint32), np.empty(meta, np.uint64)))
-
-
-def _merge(parts: list, seeds: np.ndarray, col_terms: np.ndarray, labels: np.ndarray,
-           plan: ParquetPlan, spec: FeatureSpec, source: str, first_row: int,
-           rb: pa.RecordBatch) -> Batch:
-    n = rb.num_rows
-    sizes = [len(p[0]) for p in parts]
-    base = np.cumsum([0, *sizes])[:-1].astype(np.int64)
-    bags = [p[2] for p in parts if p[2] is not None]
-    bag = np.cumsum([p[2] is not None for p in parts], dtype=np.int64) - 1
-    bag[[p[2] is None for p in parts]] = -1
-    ptrs = np.stack(bags) if bags else np.zeros((0, n + 1), np.int64)
-    hashes = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.uint32)
-    values = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
-    indptr, indices, data, meta = _outputs(n, len(values), plan, spec)
-    nnz = merge_rows(base, bag, ptrs, hashes, values, seeds, col_terms, spec.n_features - 1,
-                     plan.cross, indptr, indices, data, *meta)
-    return _batch(indptr, indices[:nnz], data[:nnz], meta, labels, plan, spec, source,
-                  first_row, rb)
