@@ -123,9 +123,9 @@ def write_table(inputs: list[str], model_path: str, output: str, raw: bool, read
                             key_column=key_column)
     key = ("tag", pa.string()) if fmt == "vw" else None
     if key_column is not None:
-        from ftrl_cli.readers.parquet import open_dataset
+        from ftrl_cli.readers.parquet import parquet_schema
 
-        schema = open_dataset(inputs[0]).schema
+        schema = parquet_schema(inputs[0])
         if key_column not in schema.names:
             raise FtrlError(f"{inputs[0]}: no key column '{key_column}' in the columns")
         key = (key_column, schema.field(key_column).type)

@@ -207,9 +207,10 @@ def read_batches(
     ``Batch.lines`` are still counted from the block's start.  ``on_open`` is called with
     each source as it is opened (its ``bytes_read`` tells how far reading has got).
 
-    Parquet files and folders are read by ``ftrl_cli.readers.parquet`` (one thread; Arrow
-    decodes, the kernels hash); ``Batch.lines`` are row numbers there, and ``key_column``
-    names a column copied into each Batch's ``key``.
+    Parquet files and folders are read by ``ftrl_cli.readers.parquet`` (Arrow's threads
+    decode a file's row groups, the kernels hash on the calling thread); ``Batch.lines``
+    are row numbers there, and ``key_column`` names a column copied into each Batch's
+    ``key``.
 
     >>> import tempfile
     >>> p = tempfile.mktemp(suffix=".vw"); _ = open(p, "w").write("1 |u a b\\n-1 |u c\\n")
