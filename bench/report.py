@@ -14,6 +14,7 @@ from bench import measure
 from bench.cases import FORMAT_NAMES
 from bench.datasets import FORMATS, DataSet
 from bench.memory import memory_section
+from bench.parquet_cases import parquet_summary
 from bench.report_tables import (
     bulk_ratios,
     detail_table,
@@ -169,9 +170,14 @@ def parquet_section(o: Outcome) -> list[str]:
         "",
         _phase_table(o, "parquet"),
         "",
-        "One run each: the training rows as TSV read with `--no-header --columns` (every "
-        "column categorical) and as Parquet (`bench/parquet_cases.py`), the same model. "
+        "The training rows as TSV read with `--no-header --columns` (every column "
+        "categorical) and as Parquet (65,536-row row groups, dictionary-encoded, snappy), the "
+        "same model; the Parquet file as pyarrow writes it by default; datatable fitting the "
+        "same records read from the Parquet file through pyarrow and from the TSV with fread; "
+        "`pandas.read_parquet` of the file alone (`bench/parquet_cases.py`). "
         "`python -m bench.parquet` (or `BENCH_ONLY=parquet make bench`) runs these cases alone.",
+        "",
+        *parquet_summary(o.results),
         "",
     ]
 
