@@ -127,10 +127,13 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
         stopping = resumed.early_stopping(ckpt_path, rule.early_terminate) if rule else None
         state = resumed.state
         start -= resumed.meta["seconds"]
-    spec = replace(spec, columns=columns)
+    # Each file is read by its own header (daily exports may order their columns
+    # differently); the model records the first input's names.
+    read_spec, spec = spec, replace(spec, columns=columns)
     book = names_book(resumed.checkpoint if resumed is not None else ckpt, spec,
                       max_names, feature_names)
-    recorder = NameRecorder(book, spec) if book is not None and book.recording else None
+    recorder = (NameRecorder(book, read_spec) if book is not None and book.recording
+                else None)
     if recorder is not None and state.pass_index > 0:
         recorder.active = False  # the names come from the first pass
     with error_policy(**(errors or {})) as policy, \
@@ -155,8 +158,8 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
             nonlocal state
             index = state.pass_index
             # a later pass skips the same records; they were counted in the first one
-            train_pass(model, inputs, spec, batch_size, progress, reader_thread, rule, sampler,
-                       index, state, after_batch if saver else None, rows,
+            train_pass(model, inputs, read_spec, batch_size, progress, reader_thread, rule,
+                       sampler, index, state, after_batch if saver else None, rows,
                        policy if index == 0 else policy.silent(), max_line_bytes, line,
                        recorder)
             state = RunState(state.pass_index + 1)
