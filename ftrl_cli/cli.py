@@ -15,6 +15,7 @@ from click.core import ParameterSource
 from ftrl_cli._version import __version__
 from ftrl_cli.cli_options import (
     cross_options,
+    dask_option,
     error_options,
     errors_option_values,
     feature_options,
@@ -100,6 +101,10 @@ def cli() -> None:
               help="The checkpoint file.  [default: OUTPUT with .ckpt.parquet for .parquet]")
 @click.option("--resume", is_flag=True,
               help="Go on from the checkpoint of the same command, interrupted.")
+@dask_option
+@click.option("--sync-every", type=click.IntRange(min=1), default=None, metavar="ROWS",
+              help="With --dask: records each worker trains on between merges.  "
+                   "[default: 20000]")
 @input_options
 @error_options
 @feature_options
@@ -109,7 +114,8 @@ def cli() -> None:
 def train(ctx: click.Context, inputs, output, init_model, wait_lock, no_verify, passes,
           holdout_period, holdout_after, holdout_off, early_terminate, batch_size, no_bias,
           state_dtype, quiet, plot_loss, reader_thread, negative_sampling, input_negative_rate,
-          seed, loss, metrics_out, checkpoint_every, checkpoint_path, resume, fmt, no_header,
+          seed, loss, metrics_out, checkpoint_every, checkpoint_path, resume, dask, sync_every,
+          fmt, no_header,
           columns, on_error, max_errors, rejects, max_line_bytes, hash_bits, hash_mode,
           label_column, ignore_columns, numeric_columns, interactions, quadratic, cubic,
           optimizer_config,
@@ -123,10 +129,13 @@ def train(ctx: click.Context, inputs, output, init_model, wait_lock, no_verify, 
       zcat today.tsv.gz | ftrl train - --format criteo -o new.parquet --init-model old.parquet
     """
     from ftrl_cli.commands.train import run_train
+    from ftrl_cli.errors import FtrlError
     from ftrl_cli.readers.crosses_spec import parse_vw_interactions
     from ftrl_cli.sampling import Sampling
     from ftrl_cli.writelock import output_lock
 
+    if sync_every is not None and dask is None:
+        raise FtrlError("--sync-every applies to training on Dask (--dask)")
     sampling = Sampling(negative_sampling, input_negative_rate, seed)
     given = {k: v for k, v in optimizer_flags.items()
              if ctx.get_parameter_source(k) == ParameterSource.COMMANDLINE}
@@ -153,7 +162,7 @@ def train(ctx: click.Context, inputs, output, init_model, wait_lock, no_verify, 
             options=_deciding_options(ctx), metrics_out=metrics_out,
             errors=errors_option_values(on_error, max_errors, rejects),
             max_line_bytes=max_line_bytes,
-            plot_loss=plot_loss,
+            plot_loss=plot_loss, dask=dask, sync_every=sync_every,
         )
 
 
@@ -183,10 +192,11 @@ def _deciding_options(ctx: click.Context) -> dict:
               help="Parquet input: copy this column beside the predictions "
                    "(needs -o FILE.parquet).")
 @verify_option
+@dask_option
 @input_options
 @error_options
-def predict(inputs, model_path, output, raw, recalibrate, key_column, no_verify, fmt, no_header,
-            columns, on_error, max_errors, rejects, max_line_bytes) -> None:
+def predict(inputs, model_path, output, raw, recalibrate, key_column, no_verify, dask, fmt,
+            no_header, columns, on_error, max_errors, rejects, max_line_bytes) -> None:
     """Score INPUT records: one prediction per line, in input order.
 
     Without INPUT (or with '-') the records come from stdin, scored as they arrive. A
@@ -199,6 +209,13 @@ def predict(inputs, model_path, output, raw, recalibrate, key_column, no_verify,
       ftrl predict -m model.parquet test.vw > predictions.txt
       tail -f live.vw | ftrl predict -m model.parquet
     """
+    reader = dict(format=fmt, header=not no_header, columns=columns or None)
+    if dask is not None:
+        from ftrl_cli.distributed.commands import predict_on_dask
+
+        predict_on_dask(dask, list(inputs), model_path, output, raw, recalibrate,
+                        not no_verify, reader, key_column, on_error, rejects, max_line_bytes)
+        return
     from ftrl_cli.commands.predict import run_predict
 
     run_predict(list(inputs) or ["-"], model_path, output, raw,
@@ -223,10 +240,12 @@ def predict(inputs, model_path, output, raw, recalibrate, key_column, no_verify,
               help="Undo the model's negative down-sampling in its scores.")
 @metrics_out_option
 @verify_option
+@dask_option
 @input_options
 @error_options
 def evaluate(inputs, model_path, predictions, as_json, plot, recalibrate, metrics_out, no_verify,
-             fmt, no_header, columns, on_error, max_errors, rejects, max_line_bytes) -> None:
+             dask, fmt, no_header, columns, on_error, max_errors, rejects,
+             max_line_bytes) -> None:
     """Logloss, AUC, normalized entropy and calibration of a model on labelled INPUT
     (RMSE, MAE and R² for a --loss squared model).
 
@@ -238,6 +257,14 @@ def evaluate(inputs, model_path, predictions, as_json, plot, recalibrate, metric
       ftrl evaluate --predictions predictions.txt test.vw --json
       zcat test.vw.gz | ftrl evaluate -m model.parquet
     """
+    if dask is not None:
+        from ftrl_cli.distributed.commands import evaluate_on_dask
+
+        evaluate_on_dask(dask, list(inputs), model_path, predictions, as_json, plot,
+                         recalibrate, metrics_out, not no_verify,
+                         dict(format=fmt, header=not no_header, columns=columns or None),
+                         on_error, rejects, max_line_bytes)
+        return
     from ftrl_cli.commands.evaluate import run_evaluate
 
     run_evaluate(list(inputs) or ["-"], model_path, predictions, as_json,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 from contextlib import nullcontext
 from dataclasses import replace
 
@@ -44,7 +45,8 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
               checkpoint_path: str | None = None, resume: bool = False,
               options: dict | None = None, metrics_out: str | None = None,
               errors: dict | None = None, max_line_bytes: int = MAX_LINE_BYTES,
-              plot_loss: str | None = None) -> None:
+              plot_loss: str | None = None, dask: Any = None, sync_every: int | None = None,
+              piece_size: int | None = None) -> dict:
     """``ftrl train``. ``crosses``: ``interactions``/``vw_interactions`` given on the command
     line; None continues with the ``--init-model``'s crosses (none for a new model). With
     ``checkpoint_every`` (``--checkpoint-every``) it writes resumable checkpoints to
@@ -52,9 +54,23 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     ``options`` are the command's options that decide the result, which a resumed run must
     repeat. ``metrics_out``: where to write the run's metrics as JSON. ``errors`` and
     ``max_line_bytes``: what to do with malformed records (``ftrl_cli.readers.rejects``).
-    ``plot_loss``: draw the progressive (and holdout) loss to this .png, .svg or .html."""
+    ``plot_loss``: draw the progressive (and holdout) loss to this .png, .svg or .html.
+    ``dask``: train on a Dask cluster (an address, ``local:N`` or a ``distributed.Client``)
+    in rounds of ``sync_every`` records per worker (see ``ftrl_cli.distributed.training``);
+    ``piece_size`` is the byte size of a large file's pieces there. Returns the run's
+    figures (examples, iterations, average loss, seconds; with ``dask`` the rounds too)."""
     prepare_for_run()
     sampling = sampling or Sampling()
+    if dask is not None:
+        from ftrl_cli.distributed.pieces import expand_inputs
+        from ftrl_cli.distributed.training import refuse_options
+
+        refuse_options(inputs=inputs, batch_size=batch_size,
+                       holdout=holdout_from_options(passes, **(holdout or {})),
+                       resumable=checkpoint_every is not None or resume,
+                       sampling_rate=sampling.rate, plot_loss=plot_loss, errors=errors,
+                       sync_every=sync_every or 1)
+        inputs = expand_inputs(inputs)
     check_inputs(inputs)
     check_writable(output)
     if metrics_out is not None:
@@ -87,6 +103,10 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
                         "cannot be resumed yet")
     base = ckpt.optimizer if ckpt is not None else OptimizerConfig()
     cfg = build_optimizer_config(base, optimizer_config, optimizer_flags)
+    if dask is not None:
+        from ftrl_cli.distributed.training import refuse_config
+
+        refuse_config(cfg)
     # The model records the columns it was trained on, for scoring headerless files.
     columns = check_columns(inputs, spec, label_hint="use --label-column",
                             ignored=ckpt is None or hashing_given)
@@ -122,6 +142,10 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
         state = resumed.state
         start -= resumed.meta["seconds"]
     spec = replace(spec, columns=columns)
+    if dask is not None:
+        return _train_on_dask(dask, model, inputs, spec, output, sampling, passes, sync_every,
+                              init_model, verify, max_line_bytes, quiet, metrics_out,
+                              piece_size, start)
     with error_policy(**(errors or {})) as policy, \
             signals.catching() if resumable else nullcontext() as interrupts, \
             progress_line(inputs, rounds=passes, show=quiet) as line:  # the table shows progress
@@ -159,6 +183,8 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     if sampler is not None and not quiet:
         print(f"negatives dropped = {sampler.dropped} (kept at rate {sampler.rate:g})",
               file=sys.stderr)
+    summary = {"examples": progress.examples, "iterations": model.iterations,
+               "average_loss": progress.average_loss, "seconds": seconds}
     if metrics_out is not None:
         write_metrics(metrics_out, train_metrics(
             model_path=output, examples=progress.examples, passes=done,
@@ -167,6 +193,44 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
             best_pass=stopping.best_pass if stopping is not None else None,
             skipped=policy.skipped,
             negatives_dropped=sampler.dropped if sampler is not None else None))
+    return summary
+
+
+def _train_on_dask(dask: Any, model: Model, inputs: list[str], spec, output: str,
+                   sampling: Sampling, passes: int, sync_every: int | None,
+                   init_model: str | None, verify: bool, max_line_bytes: int, quiet: bool,
+                   metrics_out: str | None, piece_size: int | None, start: float) -> dict:
+    """``run_train``'s work on a Dask cluster: rounds, then the same checkpoint and
+    summary as a single-process run."""
+    from ftrl_cli.distributed.cluster import connect
+    from ftrl_cli.distributed.training import SYNC_EVERY, train_rounds
+
+    with (connect(dask) if isinstance(dask, str) else nullcontext(dask)) as client:
+        figures = train_rounds(client, model, inputs, spec, passes=passes,
+                               sync_every=sync_every or SYNC_EVERY, init_model=init_model,
+                               verify=verify, max_line_bytes=max_line_bytes, quiet=quiet,
+                               piece_size=piece_size)
+    model.flush()
+    checkpoint.save(model, spec, output, extra=sampling.metadata())
+    seconds = time.perf_counter() - start
+    average = figures["loss"] / figures["weight"] if figures["weight"] else float("nan")
+    if not quiet:
+        rate = figures["examples"] / seconds if seconds > 0 else float("inf")
+        print(f"\nfinished run\nnumber of examples = {figures['examples']}\n"
+              f"passes = {passes}\noptimizer iterations = {model.iterations}\n"
+              f"average loss = {average:.6f}\nworkers = {figures['workers']}\n"
+              f"rounds = {figures['rounds']}\nworkers lost = {figures['lost']}\n"
+              f"seconds = {seconds:.2f} ({rate:,.0f} examples/s)", file=sys.stderr)
+    if metrics_out is not None:
+        write_metrics(metrics_out, {**train_metrics(
+            model_path=output, examples=figures["examples"], passes=passes,
+            iterations=model.iterations, average_loss=average, seconds=seconds,
+            holdout_losses=None, best_pass=None, skipped=0, negatives_dropped=None),
+            "dask": {"workers": figures["workers"], "rounds": figures["rounds"],
+                     "workers_lost": figures["lost"]}})
+    return {"examples": figures["examples"], "iterations": model.iterations,
+            "average_loss": average, "seconds": seconds, "rounds": figures["rounds"],
+            "workers": figures["workers"], "workers_lost": figures["lost"]}
 
 
 def training_loss(ckpt: checkpoint.Checkpoint | None, name: str | None) -> Loss:

@@ -75,13 +75,13 @@ def expand_inputs(paths: list[str]) -> list[str]:
     return out
 
 
-def piece_bytes(total: int, workers: int) -> int:
-    """Byte range size: about four pieces per worker, within 1 MiB and 64 MiB.
+def piece_bytes(total: int, workers: int, least: int = MIN_PIECE_BYTES) -> int:
+    """Byte range size: about four pieces per worker, within ``least`` and 64 MiB.
 
     >>> piece_bytes(1 << 30, 2) == 64 << 20, piece_bytes(10 << 20, 4) == 1 << 20
     (True, True)
     """
-    return max(MIN_PIECE_BYTES, min(MAX_PIECE_BYTES, total // max(1, 4 * workers)))
+    return max(least, min(MAX_PIECE_BYTES, total // max(1, 4 * workers)))
 
 
 def split_inputs(paths: list[str], fmt: str, size: int) -> list[Piece]:
