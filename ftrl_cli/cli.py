@@ -104,7 +104,7 @@ def cli() -> None:
 @dask_option
 @click.option("--sync-every", type=click.IntRange(min=1), default=None, metavar="ROWS",
               help="With --dask: records each worker trains on between merges.  "
-                   "[default: 20000]")
+                   "[default: 1000]")
 @input_options
 @error_options
 @feature_options

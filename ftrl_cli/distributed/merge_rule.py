@@ -6,17 +6,20 @@ Each worker trains from the round's model on its own records and reports, for ev
 
 * touched by one worker: its state after the round, as it is (so one worker gives exactly
   the single-process model);
-* touched by several: the round's ``linear`` (z) and ``accumulator`` (n) plus the *mean* of
-  those workers' increments, and the weight recomputed from the merged z and n with the
-  closed form every FTRL step ends with (``kernels.merge.weights_from_slots``).
+* touched by several: the round's ``linear`` (z) and ``accumulator`` (n) plus the sum of
+  those workers' increments (z and n are sums over the steps taken, so the increments of
+  steps taken apart add up as the steps would), scaled down to twice their mean where more
+  than two workers touched the row; the weight is recomputed from the merged z and n with
+  the closed form every FTRL step ends with (``kernels.merge.weights_from_slots``).
 
-Why the mean and not the sum: the workers' steps are taken from the same starting weights,
-so on a coordinate every worker sees often (the bias, a frequent category) each of them
-moves the weight most of the way to where its records want it; summing their increments
-then moves it ``c`` times as far (``c`` workers) and, from four workers on, the model
-diverges (measured on the bench data: logloss 2.0 instead of 0.47).  The mean is iterative
-parameter mixing per coordinate (McDonald et al., 2010), which converges for any number of
-workers, while a rare feature seen by one worker in the round keeps its whole update.
+Why not the plain sum: the workers' steps all start from the same weights, so on a
+coordinate every worker sees often (the bias, a frequent category) each of them moves the
+weight most of the way to where its records want it, and ``c`` summed increments move it
+``c`` times as far.  Two is the edge of stability for such a step; from four workers on the
+plain sum diverged on the bench data (logloss 2.0 instead of 0.47).  The mean alone (model
+averaging, McDonald et al. 2010) is stable but counts a shared row's records ``1/c``: it
+lost 0.8% of logloss with four workers where the capped sum lost 0.2% (``BENCHMARKS.md``).
+A rare feature seen by one or two workers in the round keeps every increment.
 
 The optimizer's iteration counter and the example count advance by the steps taken by all.
 """
@@ -29,6 +32,7 @@ from ftrl_cli.kernels import layout as L
 from ftrl_cli.kernels.merge import weights_from_slots
 
 COLS = L.BASE_COLS  # weight, linear, accumulator, stamp
+MAX_SUMMED = 2  # at most this many workers' increments count in full (see above)
 
 
 def merge(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], lr: float, l1: float,
@@ -46,7 +50,7 @@ def merge(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], lr: float, l1:
     ([3], True)
     >>> rows, st = merge([a, b], 0.1, 0.0, 0.0, 0.0, -0.5)
     >>> rows.tolist(), st[0, 1:3].round(12).tolist(), st[1].tolist() == b[2][1].tolist()
-    ([3, 5], [1.5, 0.35], True)
+    ([3, 5], [3.0, 0.6], True)
     """
     parts = [p for p in parts if len(p[0])]
     if not parts:
@@ -62,11 +66,12 @@ def merge(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], lr: float, l1:
     counts = np.diff(np.r_[first, len(rows)])
     shared = counts > 1
     if shared.any():
-        # the mean of the increments of the workers that touched the row, added to the first
-        # one's state: first + (sum of all increments) / c - the first's increment
+        # the increments' sum, or twice their mean where more than two workers touched the
+        # row, added to the first one's state: first + total - the first's increment
         inc = after - before
-        mean = np.add.reduceat(inc, first) / counts[:, None]
-        add = mean - inc[first]
+        total = np.add.reduceat(inc, first)
+        total *= (np.minimum(counts, MAX_SUMMED) / counts)[:, None]
+        add = total - inc[first]
         merged[shared, L.Z] += add[shared, L.Z]
         merged[shared, L.N] += add[shared, L.N]
         z = np.ascontiguousarray(merged[shared, L.Z])

@@ -31,7 +31,7 @@ from ftrl_cli.kernels import layout as L
 from ftrl_cli.model import Model
 from ftrl_cli.schedules import Schedule
 
-SYNC_EVERY = 20_000  # records per worker per round
+SYNC_EVERY = 1000  # records per worker per round
 
 
 def refuse_options(*, inputs: list[str], batch_size: int, holdout: Any, resumable: bool,
