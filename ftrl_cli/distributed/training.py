@@ -176,9 +176,7 @@ def train_rounds(client: Any, model: Model, inputs: list[str], spec, *, passes: 
                                 "or --sync-every")
             if merged_f is not None:
                 merged_f.release()
-            # (in a list: a scattered tuple would become a tuple of futures)
-            merged_f = client.scatter([(rows, state.astype(model.state.dtype),
-                                        model.ctr.copy())], broadcast=True, hash=False)[0]
+            merged_f = _send(client, (rows, state.astype(model.state.dtype), model.ctr.copy()))
             version += 1
             figures["rounds"] = version
             if not quiet and (version >= next_report or all(done)):
@@ -192,6 +190,13 @@ def train_rounds(client: Any, model: Model, inputs: list[str], spec, *, passes: 
         with contextlib.suppress(Exception):
             client.run(drop, setup.token)
     return figures
+
+
+def _send(client: Any, merged: tuple[np.ndarray, np.ndarray, np.ndarray]) -> Any:
+    """The merged changes, scattered to every worker once for the next round's tasks (as
+    task arguments they would travel through the scheduler, which was slower)."""
+    # (in a list: a scattered tuple would become a tuple of futures)
+    return client.scatter([merged], broadcast=True, hash=False)[0]
 
 
 def _place(client: Any, who: dict[int, str], active: list[int]) -> None:
@@ -217,14 +222,54 @@ def _round(client: Any, setup_f, version: int, merged_f, who: dict[int, str],
     results = {}
     full_f = None
     while futures:
-        s, future = next(iter(futures.items()))
-        r = future.result()
-        del futures[s]
-        if r["needs_model"]:
-            # a worker without the replica (restarted, or new): the whole model, once
-            if full_f is None:
-                full_f = client.scatter([_full_state(model)], hash=False)[0]
-            futures[s] = submit(s, full_f, r["worker"])
-            continue
-        results[s] = r
+        done = dict(zip(futures, client.gather(list(futures.values()))))
+        futures = {}
+        for s, r in done.items():
+            if r["needs_model"]:
+                # a worker without the replica (restarted, or new): the whole model, once
+                if full_f is None:
+                    full_f = client.scatter([_full_state(model)], hash=False)[0]
+                futures[s] = submit(s, full_f, r["worker"])
+            else:
+                results[s] = r
     return results
+
+
+def train(client: Any, paths: list[str], output: str, *, sync_every: int = SYNC_EVERY,
+          init_model: str | None = None, passes: int = 1, use_bias: bool = True,
+          state_dtype: str = "float64", loss: str | None = None, quiet: bool = True,
+          reader: dict | None = None, interactions: str | None = None,
+          vw_interactions: tuple[str, ...] = (), metrics_out: str | None = None,
+          verify: bool = True, piece_size: int | None = None, **optimizer: Any) -> dict:
+    """``ftrl train --dask`` from Python: train on ``paths`` with the workers of ``client``
+    and write the model to ``output``; returns the run's figures (examples, iterations,
+    average loss, seconds, rounds, workers, workers lost).
+
+    ``reader`` holds ``ftrl train``'s input and hashing options under their Python names
+    (``format``, ``hash_bits``, ``label_column``...); ``optimizer`` Keras's Ftrl arguments
+    (``learning_rate=0.1``, ``l1_regularization_strength=1.0``...).  More than one pass
+    trains on every record (no holdout).
+
+    >>> from ftrl_cli.distributed import connect
+    >>> with connect("local:2") as client:  # doctest: +SKIP
+    ...     train(client, ["day1.vw"], "model.parquet", learning_rate=0.1)["workers"]
+    2
+    """
+    from ftrl_cli.commands.train import run_train
+
+    given = dict(reader or {})
+    full = {"format": None, "header": True, "columns": None, "hash_bits": 22,
+            "hash_mode": "strings", "label_column": "label", "ignore_columns": (),
+            "numeric_columns": (), **given}
+    flags = {k: str(v) if k == "learning_rate" else v for k, v in optimizer.items()}
+    crosses = None
+    if interactions is not None or vw_interactions:
+        crosses = {"interactions": interactions, "vw_interactions": tuple(vw_interactions)}
+    return run_train(inputs=list(paths), output=output, init_model=init_model, passes=passes,
+                     batch_size=1, use_bias=use_bias, state_dtype=state_dtype, quiet=quiet,
+                     reader=full, hashing_given=bool(set(given) - {"format", "header",
+                                                                   "columns"}),
+                     optimizer_config=None, optimizer_flags=flags, loss=loss,
+                     holdout={"off": passes > 1}, crosses=crosses, verify=verify,
+                     metrics_out=metrics_out, dask=client, sync_every=sync_every,
+                     piece_size=piece_size)
