@@ -7,7 +7,6 @@ import contextlib
 import os
 
 import pytest
-
 from clirun import REPO
 
 try:
