@@ -55,10 +55,11 @@ def connect(address: str, timeout: float = 30.0) -> Iterator[Any]:
     kind, n = parse_address(address)
     distributed = import_distributed()
     if kind == "local":
-        # one thread per process: the kernels hold a core each; no dashboard port to collide
+        # one thread per process: the kernels hold a core each; no dashboard port to collide;
+        # no log lines (a lost worker is reported by the command itself)
         cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                            dashboard_address=None,
-                                           silence_logs=logging.ERROR)
+                                           silence_logs=logging.CRITICAL)
         try:
             with distributed.Client(cluster) as client:
                 yield client
