@@ -209,20 +209,13 @@ def predict(inputs, model_path, output, raw, recalibrate, key_column, no_verify,
       ftrl predict -m model.parquet test.vw > predictions.txt
       tail -f live.vw | ftrl predict -m model.parquet
     """
-    reader = dict(format=fmt, header=not no_header, columns=columns or None)
-    if dask is not None:
-        from ftrl_cli.distributed.commands import predict_on_dask
-
-        predict_on_dask(dask, list(inputs), model_path, output, raw, recalibrate,
-                        not no_verify, reader, key_column, on_error, rejects, max_line_bytes)
-        return
     from ftrl_cli.commands.predict import run_predict
 
     run_predict(list(inputs) or ["-"], model_path, output, raw,
                 dict(format=fmt, header=not no_header, columns=columns or None), recalibrate,
                 verify=not no_verify, key_column=key_column,
                 errors=errors_option_values(on_error, max_errors, rejects),
-                max_line_bytes=max_line_bytes)
+                max_line_bytes=max_line_bytes, dask=dask)
 
 
 @cli.command()
@@ -257,22 +250,13 @@ def evaluate(inputs, model_path, predictions, as_json, plot, recalibrate, metric
       ftrl evaluate --predictions predictions.txt test.vw --json
       zcat test.vw.gz | ftrl evaluate -m model.parquet
     """
-    if dask is not None:
-        from ftrl_cli.distributed.commands import evaluate_on_dask
-
-        evaluate_on_dask(dask, list(inputs), model_path, predictions, as_json, plot,
-                         recalibrate, metrics_out, not no_verify,
-                         dict(format=fmt, header=not no_header, columns=columns or None),
-                         on_error, rejects, max_line_bytes)
-        return
     from ftrl_cli.commands.evaluate import run_evaluate
 
     run_evaluate(list(inputs) or ["-"], model_path, predictions, as_json,
                  dict(format=fmt, header=not no_header, columns=columns or None), recalibrate,
                  metrics_out=metrics_out, verify=not no_verify,
                  errors=errors_option_values(on_error, max_errors, rejects),
-                 max_line_bytes=max_line_bytes,
-                 plot=plot)
+                 max_line_bytes=max_line_bytes, plot=plot, dask=dask)
 
 
 @cli.command("export")

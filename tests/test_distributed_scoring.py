@@ -125,3 +125,10 @@ def test_a_worker_lost_while_scoring_still_gives_the_whole_output(client, model,
     assert not marker.exists()  # a worker did die
     assert out.read_bytes() == single(model, inputs, tmp_path)
     client.wait_for_workers(2, timeout=60)
+
+
+def test_stdin_and_unmatched_patterns_are_refused_before_a_cluster_starts(model, tmp_path):
+    r = ftrl("predict", "-m", model, "--dask", "local:2", stdin=b"1 |c C1_ab\n")
+    assert r.code == 2 and "--dask reads files" in r.err
+    r = ftrl("evaluate", "-m", model, str(tmp_path / "*.vw"), "--dask", "local:2")
+    assert r.code == 2 and r.err == f"ftrl: error: {tmp_path / '*.vw'}: no file matches\n"

@@ -162,9 +162,16 @@ def write_table(inputs: list[str], model_path: str, output: str, raw: bool, read
 def run_predict(inputs: list[str], model_path: str, output: str | None, raw: bool,
                 reader: dict, recalibrate: bool = True, verify: bool = True,
                 errors: dict | None = None, max_line_bytes: int = MAX_LINE_BYTES,
-                key_column: str | None = None) -> None:
+                key_column: str | None = None, dask: str | None = None) -> None:
     """Write the predictions: text lines, or a Parquet table for an ``-o`` file named
-    ``.parquet``/``.pq`` (see ``ftrl_cli.prediction_table``)."""
+    ``.parquet``/``.pq`` (see ``ftrl_cli.prediction_table``). ``dask``: score on that
+    cluster (see ``ftrl_cli.distributed``)."""
+    if dask is not None:
+        from ftrl_cli.distributed.commands import predict_on_dask
+
+        predict_on_dask(dask, inputs, model_path, output, raw, recalibrate, verify, reader,
+                        key_column, errors or {}, max_line_bytes)
+        return
     prepare_for_run()
     if key_column is not None and not wants_parquet(output):
         raise FtrlError("--key-column needs -o FILE.parquet (the predictions as a table)")

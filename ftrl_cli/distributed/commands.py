@@ -5,28 +5,27 @@ from __future__ import annotations
 
 import json
 
+from ftrl_cli.distributed.pieces import expand_inputs
 from ftrl_cli.errors import FtrlError
 
 
-def _refuse_skip(on_error: str, rejects: str | None) -> None:
-    if on_error == "skip" or rejects:
+def _refuse_skip(errors: dict) -> None:
+    if errors.get("on_error") == "skip" or errors.get("rejects"):
         raise FtrlError("--on-error skip is not available with --dask")
 
 
 def predict_on_dask(address: str, inputs: list[str], model: str, output: str | None,
                     raw: bool, recalibrate: bool, verify: bool, reader: dict,
-                    key_column: str | None, on_error: str, rejects: str | None,
-                    max_line_bytes: int) -> None:
+                    key_column: str | None, errors: dict, max_line_bytes: int) -> None:
     """``ftrl predict --dask``: text lines to ``output`` (a file, ``FOLDER/`` or stdout)."""
     from ftrl_cli._runtime import prepare_for_run
     from ftrl_cli.distributed.cluster import connect
     from ftrl_cli.distributed.scoring import predict
 
-    if not inputs:
-        raise FtrlError("--dask reads files (the workers cannot read this stdin)")
     if key_column is not None:
         raise FtrlError("--key-column is not available with --dask")
-    _refuse_skip(on_error, rejects)
+    _refuse_skip(errors)
+    inputs = expand_inputs(inputs)  # before a cluster starts: stdin, a glob matching nothing
     prepare_for_run()
     with connect(address) as client:
         predict(client, inputs, model, output, raw=raw, recalibrate=recalibrate,
@@ -36,7 +35,7 @@ def predict_on_dask(address: str, inputs: list[str], model: str, output: str | N
 def evaluate_on_dask(address: str, inputs: list[str], model: str | None,
                      predictions: str | None, as_json: bool, plot: str | None,
                      recalibrate: bool, metrics_out: str | None, verify: bool, reader: dict,
-                     on_error: str, rejects: str | None, max_line_bytes: int) -> None:
+                     errors: dict, max_line_bytes: int) -> None:
     """``ftrl evaluate -m MODEL --dask``: the report printed (and ``--metrics-out``)."""
     from ftrl_cli._runtime import prepare_for_run
     from ftrl_cli.commands.evaluate import format_report
@@ -49,11 +48,10 @@ def evaluate_on_dask(address: str, inputs: list[str], model: str | None,
         raise FtrlError("--dask evaluates a model (-m); --predictions is read on one machine")
     if plot is not None:
         raise FtrlError("--plot is not available with --dask")
-    if not inputs:
-        raise FtrlError("--dask reads files (the workers cannot read this stdin)")
-    _refuse_skip(on_error, rejects)
+    _refuse_skip(errors)
     if metrics_out is not None:
         check_writable(metrics_out)
+    inputs = expand_inputs(inputs)
     prepare_for_run()
     with connect(address) as client:
         report = evaluate(client, inputs, model, recalibrate=recalibrate, verify=verify,
