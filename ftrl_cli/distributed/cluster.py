@@ -62,6 +62,7 @@ def connect(address: str, timeout: float = 30.0) -> Iterator[Any]:
                                            silence_logs=logging.CRITICAL)
         try:
             with distributed.Client(cluster) as client:
+                client.wait_for_workers(n, timeout=timeout)  # all of them, before any work
                 yield client
         finally:
             cluster.close()

@@ -149,7 +149,10 @@ def train_rounds(client: Any, model: Model, inputs: list[str], spec, *, passes: 
     try:
         while not all(done):
             active = [s for s in range(k) if not done[s]]
-            _place(client, who, active)
+            for _, old, new in _place(client, who, active):
+                figures["lost"] += 1
+                print(f"ftrl: round {version + 1}: worker {old} was lost; its stream goes on "
+                      f"on {new}", file=sys.stderr)
             results = _round(client, setup_f, version, merged_f, who, active, position,
                              sync_every, model)
             for s in active:
@@ -199,15 +202,24 @@ def _send(client: Any, merged: tuple[np.ndarray, np.ndarray, np.ndarray]) -> Any
     return client.scatter([merged], broadcast=True, hash=False)[0]
 
 
-def _place(client: Any, who: dict[int, str], active: list[int]) -> None:
-    """Give a stream whose worker is gone to the live worker holding the fewest streams."""
+def _place(client: Any, who: dict[int, str], active: list[int]) -> list[tuple[int, str, str]]:
+    """Give a stream whose worker is gone to the live worker holding the fewest streams;
+    the ``(stream, old worker, new worker)`` moved."""
     alive = _alive(client)
-    if not alive:
-        raise FtrlError("--dask: every worker was lost")
+    if not alive:  # (a restarted worker takes a moment to come back)
+        try:
+            client.wait_for_workers(1, timeout=60)
+        except TimeoutError:
+            raise FtrlError("--dask: every worker was lost") from None
+        alive = _alive(client)
+    moved = []
     for s in active:
         if who[s] not in alive:
             load = {w: sum(1 for t in active if who[t] == w) for w in alive}
-            who[s] = min(alive, key=lambda w: (load[w], w))
+            new = min(alive, key=lambda w: (load[w], w))
+            moved.append((s, who[s], new))
+            who[s] = new
+    return moved
 
 
 def _round(client: Any, setup_f, version: int, merged_f, who: dict[int, str],
