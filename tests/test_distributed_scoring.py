@@ -88,6 +88,19 @@ def test_evaluate_merges_exactly(client, model, inputs, tmp_path):
         assert report[key] == pytest.approx(expected[key], abs=1e-12, rel=0), key
 
 
+def test_evaluate_a_squared_loss_model_merges_exactly(client, tmp_path):
+    model = tmp_path / "reg.parquet"
+    r = ftrl("train", TRAIN, "-o", model, "--loss", "squared", "--learning-rate", "0.05",
+             "--quiet")
+    assert r.code == 0, r.err
+    report = evaluate(client, [TRAIN, TEST], str(model), piece_size=6000)
+    r = ftrl("evaluate", "-m", model, TRAIN, TEST, "--json")
+    expected = json.loads(r.out)
+    assert set(report) == set(expected) and report["count"] == 2000
+    for key in expected:
+        assert report[key] == pytest.approx(expected[key], abs=1e-12, rel=0), key
+
+
 def test_a_bad_line_in_a_byte_range_is_named_by_its_line_in_the_file(client, model, tmp_path):
     bad = tmp_path / "bad.vw"
     lines = open(TEST, "rb").read().splitlines(keepends=True)
