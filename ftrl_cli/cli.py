@@ -325,12 +325,6 @@ def import_keras(ctx: click.Context, keras_path, output, features_from, fmt, no_
                f"loss {done['loss']}, iteration {done['iterations']}", err=True)
 
 
-def _terminate(_signum, _frame) -> None:
-    from ftrl_cli.errors import Terminated
-
-    raise Terminated
-
-
 def _drop_stdout() -> None:
     # What stdout still buffers would fail again at exit, with a traceback of its own.
     import os
@@ -347,15 +341,18 @@ def main(argv: list[str] | None = None) -> None:
     import signal
     import threading
 
+    from ftrl_cli import termination
     from ftrl_cli.errors import FtrlError, Terminated
     from ftrl_cli.signals import Interrupted
 
     # SIGTERM unwinds as an exception, so temporary files go and the old model stays.
     previous = None
+    termination.reset()
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _terminate)
+        previous = signal.signal(signal.SIGTERM, termination.handle)
     try:
-        cli.main(args=argv, prog_name="ftrl", standalone_mode=False)
+        with termination.pandas_kept_out():
+            cli.main(args=argv, prog_name="ftrl", standalone_mode=False)
     except Terminated:
         click.echo("ftrl: terminated", err=True)
         sys.exit(143)

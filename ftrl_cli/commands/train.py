@@ -156,13 +156,19 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
                 interrupts, start)
             saver.adopt(stopping)
         rows = min(BATCH_ROWS, every.records) if every and every.records else BATCH_ROWS
+        if resumed is not None:  # the bad records skipped before the interruption count
+            policy.skipped = state.skipped
+            policy.records = state.records + state.skipped if state.pass_index == 0 else 0
+
+        def after_batch(at: RunState, batch) -> None:
+            saver.after_batch(replace(at, skipped=policy.skipped), batch)
 
         def one_pass() -> None:
             nonlocal state
             index = state.pass_index
             # a later pass skips the same records; they were counted in the first one
             train_pass(model, inputs, spec, batch_size, progress, reader_thread, rule, sampler,
-                       index, state, saver.after_batch if saver else None, rows,
+                       index, state, after_batch if saver else None, rows,
                        policy if index == 0 else policy.silent(), max_line_bytes, line)
             state = RunState(state.pass_index + 1)
 

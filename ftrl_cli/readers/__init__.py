@@ -26,6 +26,7 @@ from ftrl_cli.readers.parallel import ParallelParser
 from ftrl_cli.readers.rejects import ErrorPolicy
 from ftrl_cli.readers.source import Source, open_source
 from ftrl_cli.readers.vw import vw_plan
+from ftrl_cli.termination import check as check_terminated
 
 __all__ = [
     "Batch",
@@ -232,7 +233,9 @@ def read_batches(
         from ftrl_cli.readers.parquet import parquet_batches
 
         for path in paths:
-            yield from scored(parquet_batches(path, spec, batch_rows, key_column), score)
+            yield from _until_terminated(
+                scored(parquet_batches(path, spec, batch_rows, key_column), score))
+        check_terminated()
         return
     if spec.format not in _PLANS:
         raise FtrlError(f"unknown format '{spec.format}'")
@@ -247,7 +250,16 @@ def read_batches(
     skip = errors is not None and errors.skip
     batches = _read(paths, spec, batch_rows, chunk_bytes, workers, score, skip, max_line_bytes,
                     start, on_open, stop)
-    yield from errors.watch(batches) if skip else batches
+    yield from _until_terminated(errors.watch(batches) if skip else batches)
+    check_terminated()
+
+
+def _until_terminated(batches: Iterator[Batch]) -> Iterator[Batch]:
+    # A SIGTERM whose exception some library swallowed still stops the run here, before a
+    # command writes outputs from an input it did not finish (ftrl_cli.termination).
+    for batch in batches:
+        check_terminated()
+        yield batch
 
 
 def _read(paths: Sequence[str], spec: FeatureSpec, batch_rows: int, chunk_bytes: int,
