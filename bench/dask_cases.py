@@ -4,7 +4,8 @@ workers, training with one, two and four, and how the logloss moves with ``--syn
 Each case is a child (``bench.dask_task``) that starts a LocalCluster and times the work
 once its workers are up.  The training rows are cut into four files (made once, beside the
 data); the one-worker training case writes the model the scoring cases use (it is the
-single-process model, byte for byte).  ``python -m bench.dask`` runs these cases alone.
+single-process model, byte for byte).  ``python -m bench.dask`` runs these cases alone;
+``make bench`` runs them as its optional part ``dask`` (``bench.run.OPTIONAL_PARTS``).
 """
 
 from __future__ import annotations
@@ -68,8 +69,10 @@ def _median(res, key: str = "run") -> float | None:
     return statistics.median(values) if values else None
 
 
-def dask_section(results: dict) -> list[str]:
-    """The Dask tables (``results``: ``suite.run_rounds``'s of `dask_cases`)."""
+def dask_section(outcome) -> list[str]:
+    """The Dask tables, from a ``bench.report.Outcome`` (``bench.run``'s optional part
+    ``dask``) or the results of ``suite.run_rounds`` on `dask_cases` (``bench.dask``)."""
+    results = getattr(outcome, "results", outcome)
     lines = ["## Dask (`--dask local:N`)", "",
              "| case | seconds | rows/s | test logloss | vs 1 worker |",
              "| :-- | --: | --: | --: | --: |"]

@@ -145,3 +145,12 @@ def test_stdin_and_unmatched_patterns_are_refused_before_a_cluster_starts(model,
     assert r.code == 2 and "--dask reads files" in r.err
     r = ftrl("evaluate", "-m", model, str(tmp_path / "*.vw"), "--dask", "local:2")
     assert r.code == 2 and r.err == f"ftrl: error: {tmp_path / '*.vw'}: no file matches\n"
+
+
+def test_criteo_pieces_smaller_than_what_the_reader_peeks(client, tmp_path):
+    model = tmp_path / "criteo.parquet"
+    train = os.path.join(SAMPLES, "train.criteo")
+    assert ftrl("train", train, "-o", model, "--learning-rate", "0.1", "--quiet").code == 0
+    out = tmp_path / "dask.txt"
+    assert predict(client, [train], str(model), str(out), piece_size=2000) > 20
+    assert out.read_bytes() == single(str(model), [train], tmp_path)

@@ -99,9 +99,15 @@ class Source:
 
         >>> src = Source("mem", io.BytesIO(b"ab\\ncd\\n")); src.stop_at(3); src.read(10)
         b'ab\\n'
+        >>> src = Source("mem", io.BytesIO(b"ab\\ncd\\n")); _ = src.peek(6); src.stop_at(3)
+        >>> src.read(10)  # what was peeked past the end is dropped
+        b'ab\\n'
         """
-        if offset < self._pos + len(self._head):
+        if offset < self._pos:
             raise ValueError("can only stop ahead of what was read")
+        past = self._pos + len(self._head) - offset
+        if past > 0:
+            del self._head[len(self._head) - past:]
         self._stop = offset
 
     def _raw_read(self, n: int) -> bytes:
