@@ -15,6 +15,7 @@ from click.core import ParameterSource
 from ftrl_cli._version import __version__
 from ftrl_cli.cli_options import (
     cross_options,
+    dask_option,
     error_options,
     errors_option_values,
     feature_name_options,
@@ -102,6 +103,10 @@ def cli() -> None:
 @click.option("--resume", is_flag=True,
               help="Go on from the checkpoint of the same command, interrupted.")
 @feature_name_options
+@dask_option
+@click.option("--sync-every", type=click.IntRange(min=1), default=None, metavar="ROWS",
+              help="With --dask: records each worker trains on between merges.  "
+                   "[default: 1000]")
 @input_options
 @error_options
 @feature_options
@@ -112,7 +117,7 @@ def train(ctx: click.Context, inputs, output, init_model, wait_lock, no_verify, 
           holdout_period, holdout_after, holdout_off, early_terminate, batch_size, no_bias,
           state_dtype, quiet, plot_loss, reader_thread, negative_sampling, input_negative_rate,
           seed, loss, metrics_out, checkpoint_every, checkpoint_path, resume, feature_names,
-          max_names, fmt, no_header,
+          max_names, dask, sync_every, fmt, no_header,
           columns, on_error, max_errors, rejects, max_line_bytes, hash_bits, hash_mode,
           label_column, ignore_columns, numeric_columns, interactions, quadratic, cubic,
           optimizer_config,
@@ -126,10 +131,13 @@ def train(ctx: click.Context, inputs, output, init_model, wait_lock, no_verify, 
       zcat today.tsv.gz | ftrl train - --format criteo -o new.parquet --init-model old.parquet
     """
     from ftrl_cli.commands.train import run_train
+    from ftrl_cli.errors import FtrlError
     from ftrl_cli.readers.crosses_spec import parse_vw_interactions
     from ftrl_cli.sampling import Sampling
     from ftrl_cli.writelock import output_lock
 
+    if sync_every is not None and dask is None:
+        raise FtrlError("--sync-every applies to training on Dask (--dask)")
     sampling = Sampling(negative_sampling, input_negative_rate, seed)
     given = {k: v for k, v in optimizer_flags.items()
              if ctx.get_parameter_source(k) == ParameterSource.COMMANDLINE}
@@ -157,6 +165,7 @@ def train(ctx: click.Context, inputs, output, init_model, wait_lock, no_verify, 
             errors=errors_option_values(on_error, max_errors, rejects),
             max_line_bytes=max_line_bytes,
             plot_loss=plot_loss, feature_names=feature_names, max_names=max_names,
+            dask=dask, sync_every=sync_every,
         )
 
 
@@ -186,10 +195,11 @@ def _deciding_options(ctx: click.Context) -> dict:
               help="Parquet input: copy this column beside the predictions "
                    "(needs -o FILE.parquet).")
 @verify_option
+@dask_option
 @input_options
 @error_options
-def predict(inputs, model_path, output, raw, recalibrate, key_column, no_verify, fmt, no_header,
-            columns, on_error, max_errors, rejects, max_line_bytes) -> None:
+def predict(inputs, model_path, output, raw, recalibrate, key_column, no_verify, dask, fmt,
+            no_header, columns, on_error, max_errors, rejects, max_line_bytes) -> None:
     """Score INPUT records: one prediction per line, in input order.
 
     Without INPUT (or with '-') the records come from stdin, scored as they arrive. A
@@ -208,7 +218,7 @@ def predict(inputs, model_path, output, raw, recalibrate, key_column, no_verify,
                 dict(format=fmt, header=not no_header, columns=columns or None), recalibrate,
                 verify=not no_verify, key_column=key_column,
                 errors=errors_option_values(on_error, max_errors, rejects),
-                max_line_bytes=max_line_bytes)
+                max_line_bytes=max_line_bytes, dask=dask)
 
 
 @cli.command()
@@ -226,10 +236,12 @@ def predict(inputs, model_path, output, raw, recalibrate, key_column, no_verify,
               help="Undo the model's negative down-sampling in its scores.")
 @metrics_out_option
 @verify_option
+@dask_option
 @input_options
 @error_options
 def evaluate(inputs, model_path, predictions, as_json, plot, recalibrate, metrics_out, no_verify,
-             fmt, no_header, columns, on_error, max_errors, rejects, max_line_bytes) -> None:
+             dask, fmt, no_header, columns, on_error, max_errors, rejects,
+             max_line_bytes) -> None:
     """Logloss, AUC, normalized entropy and calibration of a model on labelled INPUT
     (RMSE, MAE and R² for a --loss squared model).
 
@@ -247,8 +259,7 @@ def evaluate(inputs, model_path, predictions, as_json, plot, recalibrate, metric
                  dict(format=fmt, header=not no_header, columns=columns or None), recalibrate,
                  metrics_out=metrics_out, verify=not no_verify,
                  errors=errors_option_values(on_error, max_errors, rejects),
-                 max_line_bytes=max_line_bytes,
-                 plot=plot)
+                 max_line_bytes=max_line_bytes, plot=plot, dask=dask)
 
 
 @cli.command("export")

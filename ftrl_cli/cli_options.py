@@ -156,3 +156,11 @@ def verify_option(f):
     """``--no-verify``: load a model whose checksum does not match."""
     return click.option("--no-verify", is_flag=True,
                         help="Load the model even if its checksum does not match.")(f)
+
+
+def dask_option(f):
+    """``--dask ADDRESS|local:N``: run on a Dask cluster (``ftrl_cli.distributed``)."""
+    return click.option("--dask", "dask", default=None, metavar="ADDRESS|local:N",
+                        help="Run on Dask: a scheduler's address (tcp://host:8786), or "
+                             "local:N for N local worker processes. Inputs and model on "
+                             "storage every worker reads.")(f)

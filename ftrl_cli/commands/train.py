@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,8 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
               options: dict | None = None, metrics_out: str | None = None,
               errors: dict | None = None, max_line_bytes: int = MAX_LINE_BYTES,
               plot_loss: str | None = None, feature_names: bool = False,
-              max_names: int = DEFAULT_MAX_NAMES) -> None:
+              max_names: int = DEFAULT_MAX_NAMES, dask: Any = None,
+              sync_every: int | None = None, piece_size: int | None = None) -> dict:
     """``ftrl train``. ``crosses``: ``interactions``/``vw_interactions`` given on the command
     line; None continues with the ``--init-model``'s crosses (none for a new model). With
     ``checkpoint_every`` (``--checkpoint-every``) it writes resumable checkpoints to
@@ -58,9 +60,23 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     ``max_line_bytes``: what to do with malformed records (``ftrl_cli.readers.rejects``).
     ``plot_loss``: draw the progressive (and holdout) loss to this .png, .svg or .html.
     ``feature_names``: record the first name seen at each coordinate, for at most
-    ``max_names`` distinct names (``ftrl_cli.feature_names``); a model's names carry over."""
+    ``max_names`` distinct names (``ftrl_cli.feature_names``); a model's names carry over.
+    ``dask``: train on a Dask cluster (an address, ``local:N`` or a ``distributed.Client``)
+    in rounds of ``sync_every`` records per worker (see ``ftrl_cli.distributed.training``);
+    ``piece_size`` is the byte size of a large file's pieces there. Returns the run's
+    figures (examples, iterations, average loss, seconds; with ``dask`` the rounds too)."""
     prepare_for_run()
     sampling = sampling or Sampling()
+    if dask is not None:
+        from ftrl_cli.distributed.pieces import expand_inputs
+        from ftrl_cli.distributed.training import refuse_options
+
+        refuse_options(inputs=inputs, batch_size=batch_size,
+                       holdout=holdout_from_options(passes, **(holdout or {})),
+                       resumable=checkpoint_every is not None or resume,
+                       sampling_rate=sampling.rate, plot_loss=plot_loss, errors=errors,
+                       sync_every=sync_every or 1)
+        inputs = expand_inputs(inputs)
     check_inputs(inputs)
     check_writable(output)
     if metrics_out is not None:
@@ -93,6 +109,10 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
                         "cannot be resumed yet")
     base = ckpt.optimizer if ckpt is not None else OptimizerConfig()
     cfg = build_optimizer_config(base, optimizer_config, optimizer_flags)
+    if dask is not None:
+        from ftrl_cli.distributed.training import refuse_config
+
+        refuse_config(cfg)
     # The model records the columns it was trained on, for scoring headerless files.
     columns = check_columns(inputs, spec, label_hint="use --label-column",
                             ignored=ckpt is None or hashing_given)
@@ -130,6 +150,12 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     # Each file is read by its own header (daily exports may order their columns
     # differently); the model records the first input's names.
     read_spec, spec = spec, replace(spec, columns=columns)
+    if dask is not None:
+        if feature_names:
+            raise FtrlError("--feature-names is not supported with --dask")
+        return _train_on_dask(dask, model, inputs, (read_spec, spec), output, sampling,
+                              passes, sync_every, init_model, verify, max_line_bytes, quiet,
+                              metrics_out, piece_size, start)
     book = names_book(resumed.checkpoint if resumed is not None else ckpt, spec,
                       max_names, feature_names)
     recorder = (NameRecorder(book, read_spec) if book is not None and book.recording
@@ -188,6 +214,8 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     if sampler is not None and not quiet:
         print(f"negatives dropped = {sampler.dropped} (kept at rate {sampler.rate:g})",
               file=sys.stderr)
+    summary = {"examples": progress.examples, "iterations": model.iterations,
+               "average_loss": progress.average_loss, "seconds": seconds}
     if metrics_out is not None:
         write_metrics(metrics_out, train_metrics(
             model_path=output, examples=progress.examples, passes=done,
@@ -196,6 +224,46 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
             best_pass=stopping.best_pass if stopping is not None else None,
             skipped=policy.skipped,
             negatives_dropped=sampler.dropped if sampler is not None else None))
+    return summary
+
+
+def _train_on_dask(dask: Any, model: Model, inputs: list[str], specs: tuple, output: str,
+                   sampling: Sampling, passes: int, sync_every: int | None,
+                   init_model: str | None, verify: bool, max_line_bytes: int, quiet: bool,
+                   metrics_out: str | None, piece_size: int | None, start: float) -> dict:
+    """``run_train``'s work on a Dask cluster: rounds, then the same checkpoint and
+    summary as a single-process run. ``specs``: the features as each input is read, and
+    as the model records them."""
+    read_spec, spec = specs
+    from ftrl_cli.distributed.cluster import connect
+    from ftrl_cli.distributed.training import SYNC_EVERY, train_rounds
+
+    with (connect(dask) if isinstance(dask, str) else nullcontext(dask)) as client:
+        figures = train_rounds(client, model, inputs, read_spec, passes=passes,
+                               sync_every=sync_every or SYNC_EVERY, init_model=init_model,
+                               verify=verify, max_line_bytes=max_line_bytes, quiet=quiet,
+                               piece_size=piece_size)
+    model.flush()
+    checkpoint.save(model, spec, output, extra=sampling.metadata())
+    seconds = time.perf_counter() - start
+    average = figures["loss"] / figures["weight"] if figures["weight"] else float("nan")
+    if not quiet:
+        rate = figures["examples"] / seconds if seconds > 0 else float("inf")
+        print(f"\nfinished run\nnumber of examples = {figures['examples']}\n"
+              f"passes = {passes}\noptimizer iterations = {model.iterations}\n"
+              f"average loss = {average:.6f}\nworkers = {figures['workers']}\n"
+              f"rounds = {figures['rounds']}\nworkers lost = {figures['lost']}\n"
+              f"seconds = {seconds:.2f} ({rate:,.0f} examples/s)", file=sys.stderr)
+    if metrics_out is not None:
+        write_metrics(metrics_out, {**train_metrics(
+            model_path=output, examples=figures["examples"], passes=passes,
+            iterations=model.iterations, average_loss=average, seconds=seconds,
+            holdout_losses=None, best_pass=None, skipped=0, negatives_dropped=None),
+            "dask": {"workers": figures["workers"], "rounds": figures["rounds"],
+                     "workers_lost": figures["lost"]}})
+    return {"examples": figures["examples"], "iterations": model.iterations,
+            "average_loss": average, "seconds": seconds, "rounds": figures["rounds"],
+            "workers": figures["workers"], "workers_lost": figures["lost"]}
 
 
 def training_loss(ckpt: checkpoint.Checkpoint | None, name: str | None) -> Loss:

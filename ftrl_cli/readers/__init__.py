@@ -173,6 +173,7 @@ def read_batches(
     workers: int = 1,
     score: Callable[[Batch], np.ndarray] | None = None,
     start: ReadPosition | None = None,
+    stop: int | None = None,
     errors: ErrorPolicy | None = None,
     max_line_bytes: int = MAX_LINE_BYTES,
     on_open: Callable[[Source], None] | None = None,
@@ -182,7 +183,9 @@ def read_batches(
 
     ``start`` resumes where an earlier read stood (a Batch's ``end``): the inputs before it
     are passed over, and its input is read from its offset (a csv header still from the
-    file's start) with line numbers going on from there.
+    file's start) with line numbers going on from there.  ``stop`` ends that input (the
+    first one without ``start``) at a byte offset, a line start: together they read one
+    byte range of a plain file (``ftrl_cli.distributed`` splits large files so).
 
     A malformed record raises ``InputError`` naming its file and line, once every record
     before it has been yielded (so a stream's predictions up to it get written).  A line of
@@ -247,7 +250,7 @@ def read_batches(
         raise ValueError("max_line_bytes must be positive")
     skip = errors is not None and errors.skip
     batches = _read(paths, spec, batch_rows, chunk_bytes, workers, score, skip, max_line_bytes,
-                    start, on_open)
+                    start, on_open, stop)
     yield from _until_terminated(errors.watch(batches) if skip else batches)
     check_terminated()
 
@@ -263,7 +266,7 @@ def _until_terminated(batches: Iterator[Batch]) -> Iterator[Batch]:
 def _read(paths: Sequence[str], spec: FeatureSpec, batch_rows: int, chunk_bytes: int,
           workers: int, score: Callable[[Batch], np.ndarray] | None, skip: bool,
           max_line_bytes: int, start: ReadPosition | None,
-          on_open: Callable[[Source], None] | None) -> Iterator[Batch]:
+          on_open: Callable[[Source], None] | None, stop: int | None = None) -> Iterator[Batch]:
     chunk_bytes = min(chunk_bytes, max_line_bytes + 1)
     parser = ParallelParser(workers, score, skip) if workers > 1 else None
     try:
@@ -280,6 +283,8 @@ def _read(paths: Sequence[str], spec: FeatureSpec, batch_rows: int, chunk_bytes:
                 if plan is not None and start is not None and i == start.input:
                     source.skip_to(start.offset)
                     plan = replace(plan, start_line=start.line)
+                if plan is not None and stop is not None and i == (start.input if start else 0):
+                    source.stop_at(stop)
                 if plan is None:
                     continue
                 if path == "-":
