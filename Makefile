@@ -6,7 +6,7 @@ FTRL := $(VENV)/bin/ftrl
 SAMPLES := data/samples
 OUT := out
 
-.PHONY: install demo test test-browser fuzz bench lint samples clean
+.PHONY: install demo test test-browser fuzz bench bench-4m lint samples clean
 
 install: $(VENV)/.installed
 
@@ -41,6 +41,12 @@ test-browser: install
 bench: install
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) -m bench.run
+
+# The tools compared on 4M rows (issue #14's 4M-row targets); its section joins the report of
+# the default run, before or after it.
+bench-4m: install
+	$(PY) -m pip install -q -e '.[bench]'
+	BENCH_ROWS=4000000 BENCH_ONLY=main,memory $(PY) -m bench.run
 
 lint: install
 	$(VENV)/bin/ruff check ftrl_cli tests bench

@@ -33,6 +33,7 @@ class Case:
     capture: bool = False
     predictions: Path | None = None
     once: bool = False
+    bits: int | None = None  # the hash size, for cases run at several table sizes
 
     @property
     def label(self) -> str:
@@ -357,3 +358,4 @@ def scale_cases(
             )
         )
     return cases
+

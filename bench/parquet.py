@@ -1,8 +1,9 @@
 """The Parquet cases alone: ``python -m bench.parquet`` (sizes from BENCH_ROWS).
 
-Generates (or reuses) the data and its Parquet copy, warms up on a small set, runs
-``ftrl train`` once on the TSV and once on the Parquet copy (``bench.parquet_cases``) and
-prints their table.
+Generates (or reuses) the data and its Parquet copies, warms up on a small set, runs each
+case of ``bench.parquet_cases`` (``ftrl train`` on the TSV and on the Parquet copies,
+datatable and pandas on the same file) BENCH_RUNS times (3 by default) and prints their
+table and what they say.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import functools
 import sys
 
 from bench import datasets, suite
-from bench.parquet_cases import parquet_cases
+from bench.parquet_cases import parquet_cases, parquet_summary
 from bench.report import Outcome, parquet_section
 from bench.run import WARMUP_ROWS, prepare_alone
 
@@ -25,10 +26,11 @@ def main() -> int:
     warm = s.out_dir / "warmup"
     warm.mkdir(parents=True, exist_ok=True)
     errors = suite.warm_up(parquet_cases(small, s.hyper, warm), log)
-    results = suite.run_rounds(parquet_cases(ds, s.hyper, s.out_dir), 1, log)
+    todo = [dataclasses.replace(c, once=False) for c in parquet_cases(ds, s.hyper, s.out_dir)]
+    results = suite.run_rounds(todo, s.runs, log)
     outcome = Outcome(settings=s, data=ds, results=results, scale={}, help_times="",
                       one_record="", env={}, warmup_errors=errors)
-    log("\n".join(parquet_section(outcome)))
+    log("\n".join([*parquet_section(outcome), *parquet_summary(results)]))
     return 1 if any(r.error for r in results.values()) else 0
 
 

@@ -35,6 +35,10 @@ class Result:
             return self.series.walls
         return [sum(r["timings"][k] for k in self.case.inproc) for r in self.reports]
 
+    def walls(self) -> list[float]:
+        """Per run: the whole process's wall-clock time, start-up and imports included."""
+        return self.series.walls
+
     def timing(self, key: str) -> list[float]:
         return [r["timings"][key] for r in self.reports if key in r.get("timings", {})]
 
@@ -80,7 +84,7 @@ def run_rounds(cases: list[Case], runs: int, log: Log) -> dict[str, Result]:
                 s = res.series.samples[-1]
                 loud = s.other is not None and s.other > 0.1 and s.wall > 0.5
                 busy = f"  (others {s.other:.2f} cores)" if loud else ""
-                log(f"  [{r + 1}/{runs}] {case.key:<24} {s.wall:8.2f} s {s.rss_mb:7.0f} MB{busy}")
+                log(f"  [{r + 1}/{runs}] {case.key:<30} {s.wall:8.2f} s {s.rss_mb:7.0f} MB{busy}")
     return results
 
 

@@ -62,13 +62,21 @@ def error_summary(text: str | None) -> str:
     return last if len(last) <= 90 else last[:87] + "..."
 
 
-def timing_row(res: Result, label: str, quality: Result | None = None) -> list[str]:
-    """Name, time, rows/s, MB/s, CPU, RSS, test logloss and AUC of one case."""
+def timing_row(
+    res: Result,
+    label: str,
+    quality: Result | None = None,
+    times: Sequence[float] | None = None,
+    mark: str | None = None,
+) -> list[str]:
+    """Name, time, rows/s, MB/s, CPU, RSS, test logloss and AUC of one case; ``times``
+    (default: the compared times) and the ``mark`` after them choose the view."""
     c = res.case
-    mark = " †" if c.inproc else ""
+    if mark is None:
+        mark = " †" if c.inproc else ""
     if not res.ok:
         return [label, "failed", error_summary(res.error), "", "", "", "", ""]
-    t = res.times()
+    t = res.times() if times is None else times
     return [
         label,
         secs(t) + mark,
@@ -91,6 +99,11 @@ TIMING_HEADER = [
     "test logloss",
     "test AUC",
 ]
+
+
+def num(v: float | None) -> str:
+    """Seconds with three decimals below 1, two above; ``n/a`` for None."""
+    return "n/a" if v is None else _s(v)
 
 
 def verdict(ok: bool | None) -> str:

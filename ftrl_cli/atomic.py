@@ -6,6 +6,7 @@ import contextlib
 import io
 import os
 import secrets
+import socket
 import stat
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
@@ -26,8 +27,9 @@ def atomic_binary(path: str) -> Iterator[BinaryIO]:
     >>> open(p, "rb").read()
     b'done'
     """
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = _create_temp(folder)
+    folder, name = os.path.split(os.path.abspath(path))
+    _remove_orphans(folder, name)
+    fd, tmp = _create_temp(folder, name)
     try:
         with whole_writes(fd) as fh:
             yield fh
@@ -78,17 +80,55 @@ def whole_writes(fd: int) -> BinaryIO:
     return io.BufferedWriter(_WholeFileIO(fd, "w"))
 
 
-def _create_temp(folder: str) -> tuple[int, str]:
+def _temp_prefix(name: str) -> str:
+    # The target's name (shortened: names stay under the 255-byte limit) and the writer's
+    # host and pid, so that a later writer of the same file can tell a dead run's leftovers.
+    host = socket.gethostname().split(".")[0][:40] or "host"
+    return f".{name[:100]}.ftrl-{host}-"
+
+
+def _create_temp(folder: str, name: str) -> tuple[int, str]:
     # Not mkstemp: its 0600 would make every model unreadable to a service running as
     # another user. Mode 0666 lets the kernel apply the umask (or the folder's default ACL)
     # exactly as for any new file.
+    prefix = _temp_prefix(name)
     for _ in range(100):
-        tmp = os.path.join(folder, f".ftrl-{secrets.token_hex(6)}.tmp")
+        tmp = os.path.join(folder, f"{prefix}{os.getpid()}-{secrets.token_hex(6)}.tmp")
         try:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
         except FileExistsError:
             continue
     raise FileExistsError(f"{folder}: no free temporary file name")
+
+
+def _remove_orphans(folder: str, name: str) -> None:
+    """Delete the temporary files of ``name`` that a killed writer on this host left.
+
+    A process killed outright (SIGKILL, the OOM killer, a power cut) cannot remove its
+    temporary file. Only files of the same target whose writer ran on this host and no longer
+    exists are removed, so a live writer's file, or another machine's on a shared folder,
+    is never touched.
+    """
+    prefix = _temp_prefix(name)
+    try:
+        entries = [e.name for e in os.scandir(folder) if e.name.startswith(prefix)]
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(folder, entry))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists, as another user's process
+        return True
+    return True
 
 
 def _keep_owner_and_mode(fd: int, path: str) -> None:

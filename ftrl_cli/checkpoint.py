@@ -3,7 +3,9 @@
 Columns: ``variable`` (``kernel`` or ``bias``), ``index`` (int64), ``weight``, ``linear``,
 ``accumulator`` (float64); with EMA also ``average`` (and ``training_weight`` when the weights
 were replaced by their average, as Keras's ``fit()`` does, so training can continue exactly);
-with gradient accumulation also ``gradient_accumulator``.  The file metadata key ``ftrl`` holds
+with gradient accumulation also ``gradient_accumulator``; with feature names (``ftrl train
+--feature-names``) ``feature`` (string, null where unknown) and ``feature_collisions``
+(int64: distinct names seen there, 0 where unknown).  The file metadata key ``ftrl`` holds
 JSON: format version, the Keras optimizer config, the feature config, the counters and a
 checksum per column (see ``ftrl_cli.checksum``).
 
@@ -135,16 +137,22 @@ def save(model: Model, spec: FeatureSpec, path: str, extra: dict | None = None,
 
 
 def _arrow(values: np.ndarray):
-    """``values`` (numeric or bool, 1-D) as an Arrow array, without a copy where it can.
+    """``values`` (numeric, bool, or strings as objects, 1-D) as an Arrow array, without a
+    copy where it can.
 
     ``pa.array`` would do, but its first call imports pandas: 0.3 to 0.5 s of every
-    ``ftrl train``.
+    ``ftrl train``.  Only the string columns (feature names, None where unknown) go through
+    it.
 
     >>> _arrow(np.array([1.5, 2.0])).to_pylist(), _arrow(np.array([True, False])).to_pylist()
     ([1.5, 2.0], [True, False])
+    >>> _arrow(np.array(["a", None], dtype=object)).to_pylist()
+    ['a', None]
     """
     import pyarrow as pa
 
+    if values.dtype == object:
+        return pa.array(values, type=pa.string())
     values = np.ascontiguousarray(values)
     if values.dtype == np.bool_:  # Arrow packs booleans into bits, least significant first
         data = np.packbits(values, bitorder="little")

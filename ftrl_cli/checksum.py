@@ -1,7 +1,8 @@
 """Checksums of a checkpoint's columns, written in its metadata and checked on load.
 
 One CRC-32 per column, over the column's values in a canonical form (little-endian int64 or
-float64, one byte per bool, the ``variable`` column as a byte that is 1 for ``bias``), so
+float64, one byte per bool, text as each value's 4-byte length (all ones for null) and UTF-8
+bytes, the ``variable`` column as a byte that is 1 for ``bias``), so
 scoring, which reads ``variable``, ``index`` and ``weight`` only, checks just those.  It
 catches a truncated or damaged file and a hand edit that keeps the old metadata; it is no
 defence against someone who recomputes it. CRC-32 runs at several GB/s: a million-row model
@@ -21,6 +22,10 @@ _PARALLEL_BYTES = 16 << 20  # below this, starting threads costs more than it sa
 
 
 def _canonical(values: np.ndarray) -> np.ndarray:
+    if values.dtype == object:  # text (feature names): each as its length and UTF-8 bytes
+        parts = [b"\xff\xff\xff\xff" if v is None else
+                 len(b := str(v).encode("utf-8")).to_bytes(4, "little") + b for v in values]
+        return np.frombuffer(b"".join(parts), np.uint8)
     if values.dtype == np.bool_:
         return np.ascontiguousarray(values).view(np.uint8)
     kind = "<i8" if values.dtype.kind in "iu" else "<f8"

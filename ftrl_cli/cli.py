@@ -1,4 +1,4 @@
-"""The ``ftrl`` command: train, predict, evaluate.
+"""The ``ftrl`` command: train, predict, evaluate (the model-file commands: ``cli_models``).
 
 Heavy modules (numpy, numba, pyarrow) are imported inside the commands, so ``ftrl --help``
 stays fast.
@@ -13,10 +13,13 @@ import click
 from click.core import ParameterSource
 
 from ftrl_cli._version import __version__
+from ftrl_cli.cli_models import export, import_keras, inspect_model
 from ftrl_cli.cli_options import (
     cross_options,
+    dask_option,
     error_options,
     errors_option_values,
+    feature_name_options,
     feature_options,
     input_options,
     metrics_out_option,
@@ -48,6 +51,10 @@ def cli() -> None:
       75   locked: another ftrl train is writing the same -o (see --wait-lock)
       130  interrupted (SIGINT); 143 terminated (SIGTERM)
     """
+
+
+for _command in (export, import_keras, inspect_model):
+    cli.add_command(_command)
 
 
 @cli.command()
@@ -100,6 +107,11 @@ def cli() -> None:
               help="The checkpoint file.  [default: OUTPUT with .ckpt.parquet for .parquet]")
 @click.option("--resume", is_flag=True,
               help="Go on from the checkpoint of the same command, interrupted.")
+@feature_name_options
+@dask_option
+@click.option("--sync-every", type=click.IntRange(min=1), default=None, metavar="ROWS",
+              help="With --dask: records each worker trains on between merges.  "
+                   "[default: 1000]")
 @input_options
 @error_options
 @feature_options
@@ -109,7 +121,8 @@ def cli() -> None:
 def train(ctx: click.Context, inputs, output, init_model, wait_lock, no_verify, passes,
           holdout_period, holdout_after, holdout_off, early_terminate, batch_size, no_bias,
           state_dtype, quiet, plot_loss, reader_thread, negative_sampling, input_negative_rate,
-          seed, loss, metrics_out, checkpoint_every, checkpoint_path, resume, fmt, no_header,
+          seed, loss, metrics_out, checkpoint_every, checkpoint_path, resume, feature_names,
+          max_names, dask, sync_every, fmt, no_header,
           columns, on_error, max_errors, rejects, max_line_bytes, hash_bits, hash_mode,
           label_column, ignore_columns, numeric_columns, interactions, quadratic, cubic,
           optimizer_config,
@@ -123,10 +136,13 @@ def train(ctx: click.Context, inputs, output, init_model, wait_lock, no_verify, 
       zcat today.tsv.gz | ftrl train - --format criteo -o new.parquet --init-model old.parquet
     """
     from ftrl_cli.commands.train import run_train
+    from ftrl_cli.errors import FtrlError
     from ftrl_cli.readers.crosses_spec import parse_vw_interactions
     from ftrl_cli.sampling import Sampling
     from ftrl_cli.writelock import output_lock
 
+    if sync_every is not None and dask is None:
+        raise FtrlError("--sync-every applies to training on Dask (--dask)")
     sampling = Sampling(negative_sampling, input_negative_rate, seed)
     given = {k: v for k, v in optimizer_flags.items()
              if ctx.get_parameter_source(k) == ParameterSource.COMMANDLINE}
@@ -153,7 +169,8 @@ def train(ctx: click.Context, inputs, output, init_model, wait_lock, no_verify, 
             options=_deciding_options(ctx), metrics_out=metrics_out,
             errors=errors_option_values(on_error, max_errors, rejects),
             max_line_bytes=max_line_bytes,
-            plot_loss=plot_loss,
+            plot_loss=plot_loss, feature_names=feature_names, max_names=max_names,
+            dask=dask, sync_every=sync_every,
         )
 
 
@@ -183,10 +200,11 @@ def _deciding_options(ctx: click.Context) -> dict:
               help="Parquet input: copy this column beside the predictions "
                    "(needs -o FILE.parquet).")
 @verify_option
+@dask_option
 @input_options
 @error_options
-def predict(inputs, model_path, output, raw, recalibrate, key_column, no_verify, fmt, no_header,
-            columns, on_error, max_errors, rejects, max_line_bytes) -> None:
+def predict(inputs, model_path, output, raw, recalibrate, key_column, no_verify, dask, fmt,
+            no_header, columns, on_error, max_errors, rejects, max_line_bytes) -> None:
     """Score INPUT records: one prediction per line, in input order.
 
     Without INPUT (or with '-') the records come from stdin, scored as they arrive. A
@@ -205,7 +223,7 @@ def predict(inputs, model_path, output, raw, recalibrate, key_column, no_verify,
                 dict(format=fmt, header=not no_header, columns=columns or None), recalibrate,
                 verify=not no_verify, key_column=key_column,
                 errors=errors_option_values(on_error, max_errors, rejects),
-                max_line_bytes=max_line_bytes)
+                max_line_bytes=max_line_bytes, dask=dask)
 
 
 @cli.command()
@@ -223,10 +241,12 @@ def predict(inputs, model_path, output, raw, recalibrate, key_column, no_verify,
               help="Undo the model's negative down-sampling in its scores.")
 @metrics_out_option
 @verify_option
+@dask_option
 @input_options
 @error_options
 def evaluate(inputs, model_path, predictions, as_json, plot, recalibrate, metrics_out, no_verify,
-             fmt, no_header, columns, on_error, max_errors, rejects, max_line_bytes) -> None:
+             dask, fmt, no_header, columns, on_error, max_errors, rejects,
+             max_line_bytes) -> None:
     """Logloss, AUC, normalized entropy and calibration of a model on labelled INPUT
     (RMSE, MAE and R² for a --loss squared model).
 
@@ -244,80 +264,7 @@ def evaluate(inputs, model_path, predictions, as_json, plot, recalibrate, metric
                  dict(format=fmt, header=not no_header, columns=columns or None), recalibrate,
                  metrics_out=metrics_out, verify=not no_verify,
                  errors=errors_option_values(on_error, max_errors, rejects),
-                 max_line_bytes=max_line_bytes,
-                 plot=plot)
-
-
-@cli.command("export")
-@click.argument("model_path", metavar="MODEL")
-@click.option("--keras", "keras_output", required=True, type=click.Path(dir_okay=False),
-              metavar="OUT.keras", help="Write a Keras 3 model file (needs keras).")
-@verify_option
-def export(model_path, keras_output, no_verify) -> None:
-    """Write MODEL as a Keras 3 model: Dense(1) on the hashed features, compiled with its
-    Ftrl optimizer and state, so Keras predicts and trains on as ftrl does.
-
-    \b
-    Example:
-      ftrl export model.parquet --keras model.keras
-    """
-    from ftrl_cli.keras_export import export_keras
-
-    done = export_keras(model_path, keras_output, verify=not no_verify)
-    click.echo(f"wrote {keras_output}: Dense(1) on 2**{done['hash_bits']} hashed features, "
-               f"loss {done['loss']}, Ftrl at iteration {done['iterations']}", err=True)
-
-
-@cli.command("import-keras")
-@click.argument("keras_path", metavar="MODEL.keras")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="The ftrl model (Parquet) to write.")
-@click.option("--features-from", type=click.Path(dir_okay=False), default=None,
-              metavar="MODEL",
-              help="Take the feature spec from this ftrl model or ftrl export .keras file.")
-@input_options
-@feature_options
-@cross_options
-@click.pass_context
-def import_keras(ctx: click.Context, keras_path, output, features_from, fmt, no_header,
-                 columns, hash_bits, hash_mode, label_column, ignore_columns, numeric_columns,
-                 interactions, quadratic, cubic) -> None:
-    """Write a Keras Dense(1) trained with Ftrl as an ftrl model (for predict, evaluate and
-    train --init-model).
-
-    A file from 'ftrl export' knows its features; once Keras saved it again, name the
-    export (or the ftrl model) with --features-from; for any other model give --format and
-    the hashing options the records were hashed with (-b must match the model's input).
-
-    \b
-    Example:
-      ftrl import-keras model.keras -o model.parquet
-      ftrl import-keras trained.keras --features-from model.keras -o model.parquet
-      ftrl import-keras clicks.keras -o clicks.parquet --format csv --hash all
-    """
-    from ftrl_cli.keras_import import import_keras_model
-    from ftrl_cli.readers.crosses_spec import parse_vw_interactions
-    from ftrl_cli.writelock import output_lock
-
-    options = dict(format=fmt, header=not no_header, columns=columns or None,
-                   hash_bits=hash_bits, hash_mode=hash_mode, label_column=label_column,
-                   ignore_columns=ignore_columns, numeric_columns=numeric_columns,
-                   interactions=interactions,
-                   vw_interactions=parse_vw_interactions(quadratic, cubic))
-    sources = {"header": "no_header", "vw_interactions": "quadratic"}
-    given = {k: v for k, v in options.items()
-             if ctx.get_parameter_source(sources.get(k, "fmt" if k == "format" else k))
-             == ParameterSource.COMMANDLINE or (k == "vw_interactions" and cubic)}
-    with output_lock(output, 0):  # as train: one writer of a model at a time
-        done = import_keras_model(keras_path, output, given, features_from)
-    click.echo(f"wrote {output}: {done['rows']} rows, 2**{done['hash_bits']} hashed features, "
-               f"loss {done['loss']}, iteration {done['iterations']}", err=True)
-
-
-def _terminate(_signum, _frame) -> None:
-    from ftrl_cli.errors import Terminated
-
-    raise Terminated
+                 max_line_bytes=max_line_bytes, plot=plot, dask=dask)
 
 
 def _drop_stdout() -> None:
@@ -336,15 +283,18 @@ def main(argv: list[str] | None = None) -> None:
     import signal
     import threading
 
+    from ftrl_cli import termination
     from ftrl_cli.errors import FtrlError, Terminated
     from ftrl_cli.signals import Interrupted
 
     # SIGTERM unwinds as an exception, so temporary files go and the old model stays.
     previous = None
+    termination.reset()
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _terminate)
+        previous = signal.signal(signal.SIGTERM, termination.handle)
     try:
-        cli.main(args=argv, prog_name="ftrl", standalone_mode=False)
+        with termination.pandas_kept_out():
+            cli.main(args=argv, prog_name="ftrl", standalone_mode=False)
     except Terminated:
         click.echo("ftrl: terminated", err=True)
         sys.exit(143)

@@ -133,6 +133,18 @@ def optimizer_options(f):
     return f
 
 
+def feature_name_options(f):
+    """``--feature-names`` and ``--max-names N`` of ``ftrl train``."""
+    f = click.option("--max-names", type=click.IntRange(min=1), default=1_000_000,
+                     show_default=True, metavar="N",
+                     help="With --feature-names: keep at most N distinct names; later ones "
+                          "are not recorded (their coordinates stay unnamed).")(f)
+    return click.option("--feature-names", is_flag=True,
+                        help="Record each coordinate's first feature name and how many "
+                             "distinct names collided there (the model's 'feature' column, "
+                             "for ftrl inspect).")(f)
+
+
 def metrics_out_option(f):
     """``--metrics-out FILE.json``: the run's metrics as JSON, written atomically."""
     return click.option("--metrics-out", type=click.Path(dir_okay=False), default=None,
@@ -144,3 +156,11 @@ def verify_option(f):
     """``--no-verify``: load a model whose checksum does not match."""
     return click.option("--no-verify", is_flag=True,
                         help="Load the model even if its checksum does not match.")(f)
+
+
+def dask_option(f):
+    """``--dask ADDRESS|local:N``: run on a Dask cluster (``ftrl_cli.distributed``)."""
+    return click.option("--dask", "dask", default=None, metavar="ADDRESS|local:N",
+                        help="Run on Dask: a scheduler's address (tcp://host:8786), or "
+                             "local:N for N local worker processes. Inputs and model on "
+                             "storage every worker reads.")(f)

@@ -87,9 +87,19 @@ def score_groups(
 
 
 def _auc(y: np.ndarray, p: np.ndarray, w: np.ndarray | None) -> float:
+    _, pos_g, neg_g = score_groups(y, p, w)
+    return auc_from_groups(pos_g, neg_g)
+
+
+def auc_from_groups(pos_g: np.ndarray, neg_g: np.ndarray) -> float:
+    """AUC from ``score_groups``' positive and negative weights per distinct score (ascending):
+    groups computed apart and merged give the AUC of all the rows.
+
+    >>> auc_from_groups(np.array([0.0, 1.0, 1.0]), np.array([1.0, 1.0, 0.0]))
+    0.875
+    """
     # Rows with equal predictions form one group; a positive beats every negative of a lower
     # group and half of the negatives of its own group (ties cannot be ranked either way).
-    _, pos_g, neg_g = score_groups(y, p, w)
     neg_below = np.cumsum(neg_g) - neg_g
     total_pos, total_neg = pos_g.sum(), neg_g.sum()
     if total_pos <= 0.0 or total_neg <= 0.0:

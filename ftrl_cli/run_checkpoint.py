@@ -20,6 +20,7 @@ from ftrl_cli import checkpoint
 from ftrl_cli.config import OptimizerConfig
 from ftrl_cli.early_stopping import EarlyStopping
 from ftrl_cli.errors import FtrlError
+from ftrl_cli.feature_names import NameBook, names_to_save
 from ftrl_cli.model import Model
 from ftrl_cli.model_snapshot import ModelSnapshot
 from ftrl_cli.progress import Progress
@@ -46,6 +47,7 @@ class Resumed:
     model: Model
     state: RunState
     meta: dict
+    checkpoint: checkpoint.Checkpoint | None = None  # the file read (its feature names)
 
     def where(self, inputs: list[str]) -> str:
         """Where the run goes on, for the message that says so."""
@@ -90,7 +92,7 @@ def load(path: str, config: OptimizerConfig, dtype: type, files: list[str],
     check_resumable(meta, path, header["inputs"], files, header["options"])
     model = checkpoint.restore(ckpt, config, dtype)
     restore_exact(model, ckpt, meta["step"])
-    return Resumed(model, RunState.from_dict(meta["state"]), meta)
+    return Resumed(model, RunState.from_dict(meta["state"]), meta, ckpt)
 
 
 class RunCheckpoints:
@@ -115,6 +117,7 @@ class RunCheckpoints:
         self._last_time = time.perf_counter()
         self._records = 0
         self._best_written: int | None = None
+        self.names: NameBook | None = None  # feature names written with each checkpoint
 
     def seconds(self) -> float:
         """Seconds of training so far, the interrupted runs' included."""
@@ -144,8 +147,10 @@ class RunCheckpoints:
             "negatives_dropped": self.sampler.dropped if self.sampler is not None else 0,
             "early_stopping": stopping, "seconds": self.seconds(),
         }
-        checkpoint.save(self.model, self.spec, self.path, extra={**self.extra, META_KEY: meta},
-                        columns=exact_columns(self.model))
+        names_meta, names_columns = names_to_save(self.names, self.model, others=True)
+        checkpoint.save(self.model, self.spec, self.path,
+                        extra={**self.extra, **names_meta, META_KEY: meta},
+                        columns={**exact_columns(self.model), **(names_columns or {})})
         if old_best is not None and old_best != self._best_written:
             _remove(best_file(self.path, old_best))
         self._records = 0

@@ -149,3 +149,21 @@ def test_predict_scores_a_live_stream_as_it_arrives(trained):
         proc.stdin.close()
         proc.wait(timeout=60)
     assert proc.returncode == 0
+
+
+@pytest.mark.parametrize("extra", [[], ["--numeric-columns", "n", "--interactions", "a:b"],
+                                   ["--feature-names"]])
+def test_each_training_file_is_read_by_its_own_header(tmp_path, extra):
+    # daily exports whose columns come in another order on some days
+    rows = [("1", "x", "y", "0.5"), ("0", "z", "w", "2"), ("1", "x", "w", "1")]
+    first = tmp_path / "day1.csv"
+    first.write_text("label,a,b,n\n" + "".join(",".join(r) + "\n" for r in rows))
+    same = tmp_path / "day2-same.csv"
+    same.write_text(first.read_text())
+    reordered = tmp_path / "day2-reordered.csv"
+    reordered.write_text("n,b,label,a\n" + "".join(f"{n},{b},{y},{a}\n" for y, a, b, n in rows))
+    for day2, out in ((same, "same.parquet"), (reordered, "reordered.parquet")):
+        r = ftrl("train", first, day2, "-o", tmp_path / out, "--quiet", *extra)
+        assert r.code == 0, r.err
+    assert (tmp_path / "same.parquet").read_bytes() == \
+        (tmp_path / "reordered.parquet").read_bytes()

@@ -210,3 +210,32 @@ def test_a_second_signal_stops_at_once(capsys):
     assert capsys.readouterr().err == ("ftrl: interrupted again: stopping now (the last "
                                        "checkpoint stays)\n")
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+@pytest.mark.parametrize("passes, writes", [(1, 2), (2, 5)])
+def test_a_resumed_run_counts_the_bad_records_skipped_before_it(tmp_path, monkeypatch, passes,
+                                                                  writes):
+    lines = open(sample("train.vw"), "rb").read().splitlines(keepends=True)
+    for i in (10, 100, 260, 700, 1400):  # bad labels before and after the interruption
+        lines[i] = b"x" + lines[i]
+    data = tmp_path / "bad.vw"
+    data.write_bytes(b"".join(lines))
+    common = [str(data), "-b", "16", "--checkpoint-every", "250", "--on-error", "skip",
+              "--passes", str(passes)]
+    ref = ftrl("train", *common, "-o", tmp_path / "ref.parquet",
+               "--metrics-out", tmp_path / "ref.json")
+    assert ref.code == 0, ref.err
+    assert "skipped records = 5" in ref.err.splitlines()
+    out = tmp_path / "model.parquet"
+    with monkeypatch.context() as m:
+        _interrupt_after(m, writes)
+        assert ftrl("train", *common, "-o", out).code == 143
+    resumed = ftrl("train", *common, "-o", out, "--resume",
+                   "--metrics-out", tmp_path / "resumed.json")
+    assert resumed.code == 0, resumed.err
+    assert "skipped records = 5" in resumed.err.splitlines()
+    assert out.read_bytes() == (tmp_path / "ref.parquet").read_bytes()
+    import json
+
+    assert json.loads((tmp_path / "resumed.json").read_text())["skipped_records"] == \
+        json.loads((tmp_path / "ref.json").read_text())["skipped_records"] == 5

@@ -39,8 +39,15 @@ def run_evaluate(inputs: list[str], model_path: str | None, predictions: str | N
                  as_json: bool, reader: dict, recalibrate: bool = True,
                  metrics_out: str | None = None, verify: bool = True,
                  errors: dict | None = None, max_line_bytes: int = MAX_LINE_BYTES,
-                 plot: str | None = None) -> None:
-    """``plot``: also draw the predictions to this .png, .svg or .html file."""
+                 plot: str | None = None, dask: str | None = None) -> None:
+    """``plot``: also draw the predictions to this .png, .svg or .html file. ``dask``:
+    score on that cluster (see ``ftrl_cli.distributed``)."""
+    if dask is not None:
+        from ftrl_cli.distributed.commands import evaluate_on_dask
+
+        evaluate_on_dask(dask, inputs, model_path, predictions, as_json, plot, recalibrate,
+                         metrics_out, verify, reader, errors or {}, max_line_bytes)
+        return
     prepare_for_run()
     if (model_path is None) == (predictions is None):
         raise FtrlError("give exactly one of -m/--model and --predictions")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import numpy as np
@@ -33,6 +33,8 @@ def scored_batches(inputs: list[str], model: str | checkpoint.Checkpoint, reader
                    recalibrate: bool = True, verify: bool = True,
                    errors: ErrorPolicy | None = None, max_line_bytes: int = MAX_LINE_BYTES,
                    progress: ProgressLine | None = None, key_column: str | None = None,
+                   read: dict | None = None,
+                   scorer: Callable[[Batch], np.ndarray] | None = None,
                    ) -> Iterator[tuple[Batch, np.ndarray]]:
     """Yield each input batch with its predictions (probabilities, or margins if ``raw``;
     a squared-loss model's predictions are its margins).
@@ -44,7 +46,9 @@ def scored_batches(inputs: list[str], model: str | checkpoint.Checkpoint, reader
     recalibrated for the unsampled traffic unless ``recalibrate`` is false (see
     ``ftrl_cli.sampling``). ``verify`` checks a model file's checksums.  ``errors`` and
     ``max_line_bytes`` go to ``read_batches``. ``progress`` counts the records and bytes read.
-    ``key_column`` (Parquet input) is read into each Batch's ``key``.
+    ``key_column`` (Parquet input) is read into each Batch's ``key``.  ``read``: more
+    ``read_batches`` arguments (a byte range: ``start``, ``stop``; ``workers``).  ``scorer``:
+    the model's `model_scorer`, made once by a caller that scores many inputs with it.
     """
     check_inputs(inputs)
     ckpt = model if isinstance(model, checkpoint.Checkpoint) else checkpoint.load(
@@ -62,24 +66,46 @@ def scored_batches(inputs: list[str], model: str | checkpoint.Checkpoint, reader
     if key_column is not None and spec.format != "parquet":
         raise FtrlError(f"--key-column applies to parquet input; this input is {spec.format}")
     check_columns(inputs, spec, label_hint=label_hint)
-    w, bias = ckpt.serving_weights()
-    undo = recalibrated(negative_rate(ckpt.meta), raw) if recalibrate else None
+    score = scorer or model_scorer(ckpt, raw, recalibrate)
     first_run_notice()
-
-    def score(batch: Batch) -> np.ndarray:
-        s = score_rows(batch.indptr, batch.indices, batch.data, w, bias,
-                       logistic=loss.probabilistic and not raw, base=batch.base)
-        return s if undo is None else undo(s)
-
     # Scoring has no order dependency: both cores parse and score, batches stay in order.
     on_open = progress.on_open if progress is not None else None
     key = {} if key_column is None else {"key_column": key_column}  # Parquet only
-    batches = read_batches(inputs, spec, workers=2, score=score, errors=errors,
-                           max_line_bytes=max_line_bytes, on_open=on_open, **key)
+    batches = read_batches(inputs, spec, score=score, errors=errors,
+                           max_line_bytes=max_line_bytes, on_open=on_open,
+                           **{"workers": 2, **key, **(read or {})})
     for batch in prefetch(batches):
         yield batch, batch.scores
         if progress is not None:
             progress.add(len(batch))
+
+
+def model_scorer(ckpt: checkpoint.Checkpoint, raw: bool = False,
+                 recalibrate: bool = True) -> Callable[[Batch], np.ndarray]:
+    """What ``scored_batches`` scores a Batch with: the model's predictions (margins if
+    ``raw``), recalibrated for a down-sampled model unless ``recalibrate`` is false.
+
+    >>> import tempfile
+    >>> from ftrl_cli.model import Model
+    >>> from ftrl_cli.config import OptimizerConfig
+    >>> from ftrl_cli.readers import FeatureSpec
+    >>> p = tempfile.mktemp(suffix=".parquet")
+    >>> checkpoint.save(Model(OptimizerConfig(), 4), FeatureSpec("vw", hash_bits=4), p)
+    >>> score = model_scorer(checkpoint.load(p, weights_only=True))
+    >>> score(Batch(np.array([0, 0]), np.zeros(0, np.int32), np.zeros(0), 16, np.zeros(1),
+    ...             np.ones(1), np.ones(1), "x"))
+    array([0.5])
+    """
+    w, bias = ckpt.serving_weights()
+    undo = recalibrated(negative_rate(ckpt.meta), raw) if recalibrate else None
+    logistic = ckpt.loss.probabilistic and not raw
+
+    def score(batch: Batch) -> np.ndarray:
+        s = score_rows(batch.indptr, batch.indices, batch.data, w, bias, logistic=logistic,
+                       base=batch.base)
+        return s if undo is None else undo(s)
+
+    return score
 
 
 def format_lines(batch: Batch, preds: np.ndarray) -> bytes:
@@ -123,9 +149,9 @@ def write_table(inputs: list[str], model_path: str, output: str, raw: bool, read
                             key_column=key_column)
     key = ("tag", pa.string()) if fmt == "vw" else None
     if key_column is not None:
-        from ftrl_cli.readers.parquet import open_dataset
+        from ftrl_cli.readers.parquet import parquet_schema
 
-        schema = open_dataset(inputs[0]).schema
+        schema = parquet_schema(inputs[0])
         if key_column not in schema.names:
             raise FtrlError(f"{inputs[0]}: no key column '{key_column}' in the columns")
         key = (key_column, schema.field(key_column).type)
@@ -136,9 +162,16 @@ def write_table(inputs: list[str], model_path: str, output: str, raw: bool, read
 def run_predict(inputs: list[str], model_path: str, output: str | None, raw: bool,
                 reader: dict, recalibrate: bool = True, verify: bool = True,
                 errors: dict | None = None, max_line_bytes: int = MAX_LINE_BYTES,
-                key_column: str | None = None) -> None:
+                key_column: str | None = None, dask: str | None = None) -> None:
     """Write the predictions: text lines, or a Parquet table for an ``-o`` file named
-    ``.parquet``/``.pq`` (see ``ftrl_cli.prediction_table``)."""
+    ``.parquet``/``.pq`` (see ``ftrl_cli.prediction_table``). ``dask``: score on that
+    cluster (see ``ftrl_cli.distributed``)."""
+    if dask is not None:
+        from ftrl_cli.distributed.commands import predict_on_dask
+
+        predict_on_dask(dask, inputs, model_path, output, raw, recalibrate, verify, reader,
+                        key_column, errors or {}, max_line_bytes)
+        return
     prepare_for_run()
     if key_column is not None and not wants_parquet(output):
         raise FtrlError("--key-column needs -o FILE.parquet (the predictions as a table)")

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -17,6 +18,8 @@ from ftrl_cli.commands.options import build_optimizer_config, check_inputs, chec
 from ftrl_cli.config import OptimizerConfig
 from ftrl_cli.early_stopping import EarlyStopping, run_passes
 from ftrl_cli.errors import FtrlError, InputError, NonFiniteError
+from ftrl_cli.feature_names import DEFAULT_MAX_NAMES, names_book, names_to_save
+from ftrl_cli.feature_names_read import NameRecorder
 from ftrl_cli.holdout import Holdout, holdout_from_options, learn, no_holdout
 from ftrl_cli.losses import LOGISTIC, Loss, by_name
 from ftrl_cli.model import COMPACT_FROM_BITS, Model
@@ -27,6 +30,7 @@ from ftrl_cli.progress_line import ProgressLine, progress_line
 from ftrl_cli.readers import MAX_LINE_BYTES, Batch, ErrorPolicy, read_batches, resolve_spec
 from ftrl_cli.readers.columns import check_columns
 from ftrl_cli.readers.rejects import error_policy
+from ftrl_cli.readers.source import Source
 from ftrl_cli.resume import RunState, checkpoint_options, default_checkpoint, file_digests
 from ftrl_cli.run_metrics import train_metrics, write_metrics
 from ftrl_cli.sampling import NegativeSampler, Sampling
@@ -44,7 +48,9 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
               checkpoint_path: str | None = None, resume: bool = False,
               options: dict | None = None, metrics_out: str | None = None,
               errors: dict | None = None, max_line_bytes: int = MAX_LINE_BYTES,
-              plot_loss: str | None = None) -> None:
+              plot_loss: str | None = None, feature_names: bool = False,
+              max_names: int = DEFAULT_MAX_NAMES, dask: Any = None,
+              sync_every: int | None = None, piece_size: int | None = None) -> dict:
     """``ftrl train``. ``crosses``: ``interactions``/``vw_interactions`` given on the command
     line; None continues with the ``--init-model``'s crosses (none for a new model). With
     ``checkpoint_every`` (``--checkpoint-every``) it writes resumable checkpoints to
@@ -52,9 +58,25 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     ``options`` are the command's options that decide the result, which a resumed run must
     repeat. ``metrics_out``: where to write the run's metrics as JSON. ``errors`` and
     ``max_line_bytes``: what to do with malformed records (``ftrl_cli.readers.rejects``).
-    ``plot_loss``: draw the progressive (and holdout) loss to this .png, .svg or .html."""
+    ``plot_loss``: draw the progressive (and holdout) loss to this .png, .svg or .html.
+    ``feature_names``: record the first name seen at each coordinate, for at most
+    ``max_names`` distinct names (``ftrl_cli.feature_names``); a model's names carry over.
+    ``dask``: train on a Dask cluster (an address, ``local:N`` or a ``distributed.Client``)
+    in rounds of ``sync_every`` records per worker (see ``ftrl_cli.distributed.training``);
+    ``piece_size`` is the byte size of a large file's pieces there. Returns the run's
+    figures (examples, iterations, average loss, seconds; with ``dask`` the rounds too)."""
     prepare_for_run()
     sampling = sampling or Sampling()
+    if dask is not None:
+        from ftrl_cli.distributed.pieces import expand_inputs
+        from ftrl_cli.distributed.training import refuse_options
+
+        refuse_options(inputs=inputs, batch_size=batch_size,
+                       holdout=holdout_from_options(passes, **(holdout or {})),
+                       resumable=checkpoint_every is not None or resume,
+                       sampling_rate=sampling.rate, plot_loss=plot_loss, errors=errors,
+                       sync_every=sync_every or 1)
+        inputs = expand_inputs(inputs)
     check_inputs(inputs)
     check_writable(output)
     if metrics_out is not None:
@@ -87,6 +109,10 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
                         "cannot be resumed yet")
     base = ckpt.optimizer if ckpt is not None else OptimizerConfig()
     cfg = build_optimizer_config(base, optimizer_config, optimizer_flags)
+    if dask is not None:
+        from ftrl_cli.distributed.training import refuse_config
+
+        refuse_config(cfg)
     # The model records the columns it was trained on, for scoring headerless files.
     columns = check_columns(inputs, spec, label_hint="use --label-column",
                             ignored=ckpt is None or hashing_given)
@@ -109,11 +135,12 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     else:
         # Compact rows for large tables, or many features a record (crosses reach far more
         # of the table), where nothing will ask for the full ones (snapshots for early
-        # stopping, resumable checkpoints): converting would need both at once.
+        # stopping, resumable checkpoints, Dask's replicas): converting would need both
+        # at once.
         large = spec.hash_bits >= COMPACT_FROM_BITS or spec.interactions or spec.vw_interactions
         model = Model(cfg, spec.hash_bits, use_bias, dtype, model_loss,
                       compact=bool(large) and batch_size == 1 and rule is None
-                      and not resumable)
+                      and not resumable and dask is None)
     if not quiet:
         first_run_notice()
     progress = Progress(None if quiet else sys.stderr, loss=model_loss,
@@ -127,7 +154,21 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
         stopping = resumed.early_stopping(ckpt_path, rule.early_terminate) if rule else None
         state = resumed.state
         start -= resumed.meta["seconds"]
-    spec = replace(spec, columns=columns)
+    # Each file is read by its own header (daily exports may order their columns
+    # differently); the model records the first input's names.
+    read_spec, spec = spec, replace(spec, columns=columns)
+    if dask is not None:
+        if feature_names:
+            raise FtrlError("--feature-names is not supported with --dask")
+        return _train_on_dask(dask, model, inputs, (read_spec, spec), output, sampling,
+                              passes, sync_every, init_model, verify, max_line_bytes, quiet,
+                              metrics_out, piece_size, start)
+    book = names_book(resumed.checkpoint if resumed is not None else ckpt, spec,
+                      max_names, feature_names)
+    recorder = (NameRecorder(book, read_spec) if book is not None and book.recording
+                else None)
+    if recorder is not None and state.pass_index > 0:
+        recorder.active = False  # the names come from the first pass
     with error_policy(**(errors or {})) as policy, \
             signals.catching() if resumable else nullcontext() as interrupts, \
             progress_line(inputs, rounds=passes, show=quiet) as line:  # the table shows progress
@@ -137,24 +178,39 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
                 ckpt_path, every, model, spec, sampling.metadata(), header, progress, sampler,
                 interrupts, start)
             saver.adopt(stopping)
+            saver.names = book
         rows = min(BATCH_ROWS, every.records) if every and every.records else BATCH_ROWS
+        if resumed is not None:  # the bad records skipped before the interruption count
+            policy.skipped = state.skipped
+            policy.records = state.records + state.skipped if state.pass_index == 0 else 0
+
+        def after_batch(at: RunState, batch) -> None:
+            saver.after_batch(replace(at, skipped=policy.skipped), batch)
 
         def one_pass() -> None:
             nonlocal state
             index = state.pass_index
             # a later pass skips the same records; they were counted in the first one
-            train_pass(model, inputs, spec, batch_size, progress, reader_thread, rule, sampler,
-                       index, state, saver.after_batch if saver else None, rows,
-                       policy if index == 0 else policy.silent(), max_line_bytes, line)
+            train_pass(model, inputs, read_spec, batch_size, progress, reader_thread, rule,
+                       sampler, index, state, after_batch if saver else None, rows,
+                       policy if index == 0 else policy.silent(), max_line_bytes, line,
+                       recorder)
             state = RunState(state.pass_index + 1)
+            if recorder is not None:
+                recorder.finish()
+                recorder.active = False
 
         done, holdout_lines = run_passes(model, passes, rule, progress, one_pass, stopping,
                                          state.pass_index)
-    checkpoint.save(model, spec, output, extra=sampling.metadata())
+    names_extra, names_columns = names_to_save(book, model)
+    checkpoint.save(model, spec, output, extra={**sampling.metadata(), **names_extra},
+                    columns=names_columns)
     if saver is not None:
         saver.finish()
     seconds = time.perf_counter() - start
     progress.summary(done, model.iterations, seconds, holdout_lines)
+    if book is not None and book.recording and not quiet:
+        print(book.summary_line(), file=sys.stderr)
     if policy.skip and not quiet:
         print(f"skipped records = {policy.skipped}", file=sys.stderr)
     if plot_loss is not None:
@@ -165,6 +221,8 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     if sampler is not None and not quiet:
         print(f"negatives dropped = {sampler.dropped} (kept at rate {sampler.rate:g})",
               file=sys.stderr)
+    summary = {"examples": progress.examples, "iterations": model.iterations,
+               "average_loss": progress.average_loss, "seconds": seconds}
     if metrics_out is not None:
         write_metrics(metrics_out, train_metrics(
             model_path=output, examples=progress.examples, passes=done,
@@ -173,6 +231,46 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
             best_pass=stopping.best_pass if stopping is not None else None,
             skipped=policy.skipped,
             negatives_dropped=sampler.dropped if sampler is not None else None))
+    return summary
+
+
+def _train_on_dask(dask: Any, model: Model, inputs: list[str], specs: tuple, output: str,
+                   sampling: Sampling, passes: int, sync_every: int | None,
+                   init_model: str | None, verify: bool, max_line_bytes: int, quiet: bool,
+                   metrics_out: str | None, piece_size: int | None, start: float) -> dict:
+    """``run_train``'s work on a Dask cluster: rounds, then the same checkpoint and
+    summary as a single-process run. ``specs``: the features as each input is read, and
+    as the model records them."""
+    read_spec, spec = specs
+    from ftrl_cli.distributed.cluster import connect
+    from ftrl_cli.distributed.training import SYNC_EVERY, train_rounds
+
+    with (connect(dask) if isinstance(dask, str) else nullcontext(dask)) as client:
+        figures = train_rounds(client, model, inputs, read_spec, passes=passes,
+                               sync_every=sync_every or SYNC_EVERY, init_model=init_model,
+                               verify=verify, max_line_bytes=max_line_bytes, quiet=quiet,
+                               piece_size=piece_size)
+    model.flush()
+    checkpoint.save(model, spec, output, extra=sampling.metadata())
+    seconds = time.perf_counter() - start
+    average = figures["loss"] / figures["weight"] if figures["weight"] else float("nan")
+    if not quiet:
+        rate = figures["examples"] / seconds if seconds > 0 else float("inf")
+        print(f"\nfinished run\nnumber of examples = {figures['examples']}\n"
+              f"passes = {passes}\noptimizer iterations = {model.iterations}\n"
+              f"average loss = {average:.6f}\nworkers = {figures['workers']}\n"
+              f"rounds = {figures['rounds']}\nworkers lost = {figures['lost']}\n"
+              f"seconds = {seconds:.2f} ({rate:,.0f} examples/s)", file=sys.stderr)
+    if metrics_out is not None:
+        write_metrics(metrics_out, {**train_metrics(
+            model_path=output, examples=figures["examples"], passes=passes,
+            iterations=model.iterations, average_loss=average, seconds=seconds,
+            holdout_losses=None, best_pass=None, skipped=0, negatives_dropped=None),
+            "dask": {"workers": figures["workers"], "rounds": figures["rounds"],
+                     "workers_lost": figures["lost"]}})
+    return {"examples": figures["examples"], "iterations": model.iterations,
+            "average_loss": average, "seconds": seconds, "rounds": figures["rounds"],
+            "workers": figures["workers"], "workers_lost": figures["lost"]}
 
 
 def training_loss(ckpt: checkpoint.Checkpoint | None, name: str | None) -> Loss:
@@ -192,7 +290,8 @@ def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
                pass_index: int = 0, start: RunState | None = None,
                on_batch: Callable[[RunState, Batch], None] | None = None,
                batch_rows: int = BATCH_ROWS, errors: ErrorPolicy | None = None,
-               max_line_bytes: int = MAX_LINE_BYTES, line: ProgressLine | None = None) -> None:
+               max_line_bytes: int = MAX_LINE_BYTES, line: ProgressLine | None = None,
+               names: NameRecorder | None = None) -> None:
     """One pass over ``inputs``; the last, partial step is applied at the end, as in Keras.
 
     With ``holdout``, its records are scored in their places instead of trained on. With
@@ -200,7 +299,8 @@ def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
     ``pass_index``) are neither trained on nor counted.  ``start``: where an interrupted
     pass stood; ``on_batch`` is told where the pass stands after each batch learnt from.
     ``errors`` says what to do with malformed records (see ``ftrl_cli.readers.rejects``).
-    ``line`` counts the records read.
+    ``line`` counts the records read; ``names``, while active, reads the records' feature
+    names.
     """
     seen = start.records if start is not None else 0
     split = holdout.splitter(seen) if holdout is not None else no_holdout
@@ -216,7 +316,9 @@ def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
                            batch_rows=batch_rows,
                            start=start.position if start is not None else None,
                            errors=errors, max_line_bytes=max_line_bytes,
-                           on_open=line.on_open if line is not None else None)
+                           on_open=_opener(line, names))
+    if names is not None and names.active and spec.format == "parquet":
+        names.parquet(inputs)  # Parquet is not tapped: its feature columns read once more
     last = None  # the last non-empty batch trained on: where the end-of-pass step is reported
     try:
         for batch in prefetch(batches, depth=1) if reader_thread else batches:
@@ -244,3 +346,17 @@ def train_pass(model: Model, inputs: list[str], spec, batch_size: int,
         # The end-of-pass step (row None) follows the last record read.
         row = len(last) - 1 if e.row is None else e.row
         raise InputError(last.source, int(last.lines[row]), e.message) from None
+
+
+def _opener(line: ProgressLine | None, names: NameRecorder | None
+            ) -> Callable[[Source], None] | None:
+    """What to do with each source opened: count its bytes, tap it for names."""
+    hooks = [h for h in (line.on_open if line is not None else None,
+                         names.on_open if names is not None and names.active else None) if h]
+    if len(hooks) < 2:
+        return hooks[0] if hooks else None
+
+    def both(source: Source) -> None:
+        for hook in hooks:
+            hook(source)
+    return both

@@ -26,6 +26,7 @@ from ftrl_cli.readers.parallel import ParallelParser
 from ftrl_cli.readers.rejects import ErrorPolicy
 from ftrl_cli.readers.source import Source, open_source
 from ftrl_cli.readers.vw import vw_plan
+from ftrl_cli.termination import check as check_terminated
 
 __all__ = [
     "Batch",
@@ -172,6 +173,7 @@ def read_batches(
     workers: int = 1,
     score: Callable[[Batch], np.ndarray] | None = None,
     start: ReadPosition | None = None,
+    stop: int | None = None,
     errors: ErrorPolicy | None = None,
     max_line_bytes: int = MAX_LINE_BYTES,
     on_open: Callable[[Source], None] | None = None,
@@ -181,7 +183,9 @@ def read_batches(
 
     ``start`` resumes where an earlier read stood (a Batch's ``end``): the inputs before it
     are passed over, and its input is read from its offset (a csv header still from the
-    file's start) with line numbers going on from there.
+    file's start) with line numbers going on from there.  ``stop`` ends that input (the
+    first one without ``start``) at a byte offset, a line start: together they read one
+    byte range of a plain file (``ftrl_cli.distributed`` splits large files so).
 
     A malformed record raises ``InputError`` naming its file and line, once every record
     before it has been yielded (so a stream's predictions up to it get written).  A line of
@@ -206,9 +210,10 @@ def read_batches(
     ``Batch.lines`` are still counted from the block's start.  ``on_open`` is called with
     each source as it is opened (its ``bytes_read`` tells how far reading has got).
 
-    Parquet files and folders are read by ``ftrl_cli.readers.parquet`` (one thread; Arrow
-    decodes, the kernels hash); ``Batch.lines`` are row numbers there, and ``key_column``
-    names a column copied into each Batch's ``key``.
+    Parquet files and folders are read by ``ftrl_cli.readers.parquet`` (Arrow's threads
+    decode a file's row groups, the kernels hash on the calling thread); ``Batch.lines``
+    are row numbers there, and ``key_column`` names a column copied into each Batch's
+    ``key``.
 
     >>> import tempfile
     >>> p = tempfile.mktemp(suffix=".vw"); _ = open(p, "w").write("1 |u a b\\n-1 |u c\\n")
@@ -229,7 +234,9 @@ def read_batches(
         from ftrl_cli.readers.parquet import parquet_batches
 
         for path in paths:
-            yield from scored(parquet_batches(path, spec, batch_rows, key_column), score)
+            yield from _until_terminated(
+                scored(parquet_batches(path, spec, batch_rows, key_column), score))
+        check_terminated()
         return
     if spec.format not in _PLANS:
         raise FtrlError(f"unknown format '{spec.format}'")
@@ -243,14 +250,23 @@ def read_batches(
         raise ValueError("max_line_bytes must be positive")
     skip = errors is not None and errors.skip
     batches = _read(paths, spec, batch_rows, chunk_bytes, workers, score, skip, max_line_bytes,
-                    start, on_open)
-    yield from errors.watch(batches) if skip else batches
+                    start, on_open, stop)
+    yield from _until_terminated(errors.watch(batches) if skip else batches)
+    check_terminated()
+
+
+def _until_terminated(batches: Iterator[Batch]) -> Iterator[Batch]:
+    # A SIGTERM whose exception some library swallowed still stops the run here, before a
+    # command writes outputs from an input it did not finish (ftrl_cli.termination).
+    for batch in batches:
+        check_terminated()
+        yield batch
 
 
 def _read(paths: Sequence[str], spec: FeatureSpec, batch_rows: int, chunk_bytes: int,
           workers: int, score: Callable[[Batch], np.ndarray] | None, skip: bool,
           max_line_bytes: int, start: ReadPosition | None,
-          on_open: Callable[[Source], None] | None) -> Iterator[Batch]:
+          on_open: Callable[[Source], None] | None, stop: int | None = None) -> Iterator[Batch]:
     chunk_bytes = min(chunk_bytes, max_line_bytes + 1)
     parser = ParallelParser(workers, score, skip) if workers > 1 else None
     try:
@@ -267,6 +283,8 @@ def _read(paths: Sequence[str], spec: FeatureSpec, batch_rows: int, chunk_bytes:
                 if plan is not None and start is not None and i == start.input:
                     source.skip_to(start.offset)
                     plan = replace(plan, start_line=start.line)
+                if plan is not None and stop is not None and i == (start.input if start else 0):
+                    source.stop_at(stop)
                 if plan is None:
                     continue
                 if path == "-":

@@ -3,10 +3,14 @@
 A column of a record batch becomes *elements*: one per row for a scalar column, one per list
 element for a list column.  ``hash_strings`` hashes every element of a string array (its
 offsets, data and validity bitmap) as the csv kernel hashes a field's text,
-``hash_integers`` the values of an integer array as their decimal text; ``merge_rows``
-then lays the elements of all the columns out as CSR rows, in column order, exactly as the
-csv kernel would for the same record, with what crosses need of each feature.  A value of
-0.0 marks an element that is no feature (null, empty text, a numeric zero).
+``hash_integers`` the values of an integer array as their decimal text, ``gather_codes``
+a dictionary-encoded column from its dictionary's hashes.  ``compact_rows`` then lays a
+table of scalar columns (one row per record, one column per feature column) out as CSR
+rows, ``merge_rows`` the elements of any columns (bags too), in column order, exactly as
+the csv kernel would for the same record, with what crosses need of each feature.  A value
+of 0.0 marks an element that is no feature (null, empty text, a numeric zero).  The
+kernels write through strided views as well, so a column can go straight into its column
+of the table.
 
 >>> import numpy as np
 >>> data = np.frombuffer(b"ab" + bytes(4), np.uint8)
@@ -91,12 +95,11 @@ def hash_integers(values, bitmap, bit_offset, seed, strings, out_hash, out_value
     """Hash integers (of at most 18 digits) as their decimal text, as ``hash_strings``
     hashes that text; a null is missing."""
     for i in range(values.shape[0]):
-        if is_valid(bitmap, bit_offset, i):
-            out_hash[i] = hash_decimal(np.int64(values[i]), seed, strings)
-            out_value[i] = 1.0
-        else:
-            out_hash[i] = 0
-            out_value[i] = 0.0
+        # without a branch: count columns are often null at random
+        ok = is_valid(bitmap, bit_offset, i)
+        h = hash_decimal(np.int64(values[i]), seed, strings)
+        out_hash[i] = h if ok else np.uint32(0)
+        out_value[i] = 1.0 if ok else 0.0
 
 
 @njit(nogil=True, cache=True)
@@ -132,5 +135,88 @@ def merge_rows(base, bag, ptrs, hashes, values, seeds, col_terms, mask, cross, i
                     indices[nnz] = np.int64(h) & mask
                     data[nnz] = v
                     nnz += 1
+        indptr[r + 1] = nnz
+    return nnz
+
+
+@njit(nogil=True, cache=True)
+def gather_codes(codes, bitmap, bit_offset, dict_hash, dict_value, out_hash, out_value):
+    """The hash and value of each row's dictionary entry (``codes`` index the dictionary's
+    ``dict_hash``/``dict_value``); a null row is missing.
+
+    >>> h, v = np.zeros(3, np.uint32), np.zeros(3)
+    >>> gather_codes(np.array([1, 0, 1]), np.array([0b101], np.uint8), 0,
+    ...              np.array([7, 9], np.uint32), np.ones(2), h, v)
+    >>> h.tolist(), v.tolist()
+    ([9, 0, 9], [1.0, 0.0, 1.0])
+    """
+    for i in range(codes.shape[0]):
+        if is_valid(bitmap, bit_offset, i):
+            c = codes[i]
+            out_hash[i] = dict_hash[c]
+            out_value[i] = dict_value[c]
+        else:
+            out_hash[i] = 0
+            out_value[i] = 0.0
+
+
+@njit(nogil=True, cache=True)
+def starts_with(old_offsets, old_data, new_offsets, new_data):
+    """Whether the strings of one string array are the first strings of another (each
+    given by its offsets and bytes).
+
+    >>> b = np.frombuffer(b"abcd", np.uint8)
+    >>> old, new = np.array([0, 2]), np.array([0, 2, 3])
+    >>> starts_with(old, b, new, b), starts_with(np.array([0, 1]), b, new, b)
+    (True, False)
+    """
+    n = old_offsets.shape[0] - 1
+    if new_offsets.shape[0] - 1 < n:
+        return False
+    for i in range(n):
+        s, e = np.int64(old_offsets[i]), np.int64(old_offsets[i + 1])
+        t = np.int64(new_offsets[i])
+        if np.int64(new_offsets[i + 1]) - t != e - s:
+            return False
+        for j in range(e - s):
+            if old_data[s + j] != new_data[t + j]:
+                return False
+    return True
+
+
+@njit(nogil=True, cache=True)
+def compact_rows(hashes, present, numbers, slots, seeds, col_terms, mask, cross, indptr,
+                 indices, data, out_hashes, out_keys, out_terms):
+    """CSR rows of a row-major table: row ``r``'s features are its columns' ``hashes[r, k]``
+    where ``present[r, k]`` is not 0, in column order, with the value 1.0, or for a numeric
+    column (``slots[k] >= 0``) ``numbers[r, slots[k]]``.
+
+    Returns the number of features written; ``indices``, ``data`` (and with ``cross``
+    ``out_hashes``, ``out_keys``, ``out_terms``, as in ``merge_rows``) need room for every
+    cell.  Each cell is written then kept or overwritten, without a branch: nulls come in
+    no order a branch predictor could follow.
+
+    >>> ptr, idx, val = np.zeros(3, np.int32), np.zeros(4, np.int32), np.zeros(4)
+    >>> none = np.zeros(1, np.uint32)
+    >>> compact_rows(np.array([[5, 6], [7, 8]], np.uint32), np.array([[1, 0], [1, 1]], np.uint8),
+    ...              np.array([[0.0], [2.5]]), np.array([-1, 0]), np.zeros(2, np.int64),
+    ...              np.zeros(2, np.uint64), 3, False, ptr, idx, val, none, none,
+    ...              np.zeros(1, np.uint64))
+    3
+    >>> ptr.tolist(), idx[:3].tolist(), val[:3].tolist()
+    ([0, 1, 3], [1, 3, 0], [1.0, 1.0, 2.5])
+    """
+    nrows, ncols = hashes.shape
+    nnz = 0
+    indptr[0] = 0
+    for r in range(nrows):
+        for k in range(ncols):
+            h = hashes[r, k]
+            s = slots[k]
+            if cross:
+                note(out_hashes, out_keys, out_terms, nnz, h, seeds[k], col_terms[k])
+            indices[nnz] = np.int64(h) & mask
+            data[nnz] = 1.0 if s < 0 else numbers[r, s]
+            nnz += present[r, k] != 0
         indptr[r + 1] = nnz
     return nnz

@@ -5,7 +5,9 @@ it, so the same records give the same features as csv and as Parquet:
 
 * strings (``string``, ``large_string``, ``binary``) are hashed from their buffers by
   ``_parse_arrow.hash_strings``; a null or empty string is missing;
-* dictionary-encoded columns hash their dictionary once per batch and gather the hashes;
+* dictionary-encoded columns hash their dictionary and gather the hashes by the codes;
+  a ``DictionaryMemo`` keeps a column's dictionary hashes from one batch to the next, so
+  the batches of a Parquet row group (which share one dictionary) hash it once;
 * lists are bags: each element is a feature of the column (nulls and empty text skipped);
 * integers of at most 18 digits are hashed as their decimal text by
   ``_parse_arrow.hash_integers``, from their values buffer;
@@ -17,20 +19,24 @@ it, so the same records give the same features as csv and as Parquet:
   an error, as ``nan`` is in a csv numeric column.
 
 No Python code runs per value: Arrow's compute functions, numpy and the compiled kernels do.
+Strings, integers, dictionaries of them and plain number columns never need
+``pyarrow.compute`` (it takes a tenth of a second to import): it is imported only for the
+casts of the other types.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pac
 
 from ftrl_cli.hashing import HASH_PAD
 from ftrl_cli.readers._parse_arrow import (
     LABEL_BAD,
     LABEL_INEXACT,
+    gather_codes,
     hash_integers,
     hash_strings,
+    starts_with,
     string_labels,
 )
 
@@ -52,6 +58,12 @@ def _is_number(t: pa.DataType) -> bool:
     return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
 
 
+def _cast(arr: pa.Array, t: pa.DataType, safe: bool = True) -> pa.Array:
+    import pyarrow.compute as pac  # only for the types that need a cast
+
+    return pac.cast(arr, t, safe=safe)
+
+
 def categorical_problem(t: pa.DataType) -> str | None:
     """Why a column of type ``t`` cannot be read as categories, or None if it can.
 
@@ -62,10 +74,10 @@ def categorical_problem(t: pa.DataType) -> str | None:
         return categorical_problem(t.value_type)
     if _is_list(t):
         return categorical_problem(t.value_type)
-    if _is_text(t):
+    if _is_text(t) or pa.types.is_integer(t):
         return None
     try:
-        pac.cast(pa.array([], t), pa.large_string())
+        _cast(pa.array([], t), pa.large_string())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return f"{t} has no csv text"
     return None
@@ -146,42 +158,118 @@ def category_elements(arr: pa.Array, seed: int, strings: bool) -> Elements:
     >>> int(h[0]) == hash_name("3", 7), v.tolist(), ptr
     (True, [1.0, 0.0], None)
     """
-    t = arr.type
-    if pa.types.is_dictionary(t):
-        dh, dv, _ = category_elements(arr.dictionary, seed, strings)
-        idx = arr.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
-        valid = arr.is_valid().to_numpy(zero_copy_only=False)
-        return dh[idx], np.where(valid, dv[idx], 0.0), None
-    if _is_list(t):
+    if _is_list(arr.type):
         offsets = _offsets(arr, arr.buffers()[1]).astype(np.int64)
         offsets -= offsets[0]
         child = arr.values.slice(int(_offsets(arr, arr.buffers()[1])[0]), int(offsets[-1]))
         hashes, values, _ = category_elements(child, seed, strings)
         if arr.null_count:  # a null list's elements, if it has any, are not features
-            null = ~arr.is_valid().to_numpy(zero_copy_only=False)
-            values[np.repeat(null, np.diff(offsets))] = 0.0
+            values[np.repeat(~_valid(arr), np.diff(offsets))] = 0.0
         return hashes, values, offsets
     hashes = np.empty(len(arr), np.uint32)
     values = np.empty(len(arr), np.float64)
-    small = _small_integers(arr)
-    if small is not None:
-        hash_integers(small, _bitmap(arr), arr.offset, seed, strings, hashes, values)
-        return hashes, values, None
-    if not _is_text(t):
-        arr = pac.cast(arr, pa.large_string())
-    offsets, data = text_buffers(arr)
-    hash_strings(offsets, data, _bitmap(arr), arr.offset, seed, strings, hashes, values)
+    category_into(arr, seed, strings, hashes, values)
     return hashes, values, None
 
 
-def _as_float(arr: pa.Array) -> pa.Array:
-    """float64 values as the csv text of ``arr`` reads back (nulls kept)."""
-    if pa.types.is_dictionary(arr.type):
-        arr = arr.dictionary_decode()
+def category_into(arr: pa.Array, seed: int, strings: bool, out_hash: np.ndarray,
+                  out_value: np.ndarray, memo: DictionaryMemo | None = None) -> None:
+    """Hash the categories of the scalar (not list) column ``arr`` into ``out_hash`` and
+    ``out_value`` (1.0 for a feature, 0.0 for none), which may be strided views, such as a
+    column of a row-major table; ``memo`` keeps a dictionary column's hashes between batches.
+
+    >>> from ftrl_cli.hashing import hash_name
+    >>> table = np.zeros((2, 2), np.uint32), np.zeros((2, 2))
+    >>> category_into(pa.array(["a", None]).dictionary_encode(), 7, False, table[0][:, 1],
+    ...               table[1][:, 1])
+    >>> int(table[0][0, 1]) == hash_name("a", 7), table[1][:, 1].tolist()
+    (True, [1.0, 0.0])
+    """
     t = arr.type
-    if not (pa.types.is_integer(t) or pa.types.is_float64(t) or pa.types.is_boolean(t)):
-        arr = pac.cast(arr, pa.large_string())  # float32, decimals: the value of their text
-    return pac.cast(arr, pa.float64(), safe=False)
+    if pa.types.is_dictionary(t):
+        dh, dv = (memo or DictionaryMemo()).hashes(arr.dictionary, seed, strings)
+        codes = arr.indices
+        gather_codes(_numbers(codes), _bitmap(codes), codes.offset, dh, dv, out_hash,
+                     out_value)
+        return
+    small = _small_integers(arr)
+    if small is not None:
+        hash_integers(small, _bitmap(arr), arr.offset, seed, strings, out_hash, out_value)
+        return
+    if not _is_text(t):
+        arr = _cast(arr, pa.large_string())
+    offsets, data = text_buffers(arr)
+    hash_strings(offsets, data, _bitmap(arr), arr.offset, seed, strings, out_hash, out_value)
+
+
+class DictionaryMemo:
+    """One column's last dictionary and its entries' hashes.
+
+    Arrow gives each record batch of a Parquet row group its own copy of the row group's
+    dictionary, and a dictionary may grow from batch to batch (past a column chunk's
+    dictionary page): the entries an earlier dictionary had, in the same places, are not
+    hashed again.  A column's seed and hash mode must not change between calls.
+
+    >>> memo = DictionaryMemo()
+    >>> h1, _ = memo.hashes(pa.array(["a", "b"]), 7, False)
+    >>> h2, v2 = memo.hashes(pa.array(["a", "b", "c"]), 7, False)
+    >>> h2[:2].tolist() == h1.tolist(), v2.tolist(), memo.hashed
+    (True, [1.0, 1.0, 1.0], 3)
+    """
+
+    def __init__(self) -> None:
+        self._text: tuple[np.ndarray, np.ndarray] | None = None
+        self._hash = np.zeros(0, np.uint32)
+        self._value = np.zeros(0, np.float64)
+        self.hashed = 0  # dictionary entries hashed, for tests
+
+    def hashes(self, dictionary: pa.Array, seed: int, strings: bool
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """``(hashes, values)`` of the entries of ``dictionary``."""
+        if not _is_text(dictionary.type) or dictionary.null_count:
+            self._text = None  # rare (dictionaries of numbers, or with a null): no memo
+            self.hashed += len(dictionary)
+            h, v, _ = category_elements(dictionary, seed, strings)
+            return h, v
+        offsets, data = text_buffers(dictionary)
+        known = 0
+        if self._text is not None and starts_with(*self._text, offsets, data):
+            known = len(self._text[0]) - 1
+        if known < len(dictionary) or len(self._hash) != len(dictionary):
+            h = np.empty(len(dictionary), np.uint32)
+            v = np.empty(len(dictionary), np.float64)
+            h[:known], v[:known] = self._hash[:known], self._value[:known]
+            hash_strings(offsets[known:], data, _bitmap(dictionary), 0, seed, strings,
+                         h[known:], v[known:])
+            self.hashed += len(dictionary) - known
+            self._hash, self._value = h, v
+        self._text = (offsets, data)
+        return self._hash, self._value
+
+
+def _numbers(arr: pa.Array) -> np.ndarray:
+    """The values buffer of a primitive array, as numpy (nulls' values arbitrary)."""
+    values = np.frombuffer(arr.buffers()[1], arr.type.to_pandas_dtype())
+    return values[arr.offset : arr.offset + len(arr)]
+
+
+def _valid(arr: pa.Array) -> np.ndarray:
+    """Which elements of ``arr`` are not null, as booleans."""
+    if arr.null_count == 0:
+        return np.ones(len(arr), bool)
+    bits = np.unpackbits(np.frombuffer(arr.buffers()[0], np.uint8), bitorder="little")
+    return bits[arr.offset : arr.offset + len(arr)].astype(bool)
+
+
+def _floats(arr: pa.Array) -> np.ndarray:
+    """float64 values as the csv text of the (not dictionary) array ``arr`` reads back, in a
+    new array (nulls' values arbitrary)."""
+    t = arr.type
+    if (pa.types.is_integer(t) or pa.types.is_float64(t)) and arr.buffers()[1] is not None:
+        return _numbers(arr).astype(np.float64)  # as Arrow's cast: to the nearest double
+    if not pa.types.is_boolean(t):
+        arr = _cast(arr, pa.large_string())  # float32, decimals: the value of their text
+    return _cast(arr, pa.float64(), safe=False).to_numpy(zero_copy_only=False).copy()
 
 
 def first_bad(arr: pa.Array, ok: np.ndarray) -> tuple[int, str] | None:
@@ -193,7 +281,7 @@ def first_bad(arr: pa.Array, ok: np.ndarray) -> tuple[int, str] | None:
     value = arr[i]
     if pa.types.is_dictionary(arr.type):
         value = value.value
-    text = pac.cast(pa.array([value.as_py()], value.type), pa.string())[0].as_py()
+    text = _cast(pa.array([value.as_py()], value.type), pa.string())[0].as_py()
     return i, text
 
 
@@ -204,7 +292,11 @@ def numeric_values(arr: pa.Array) -> tuple[np.ndarray, tuple[int, str] | None]:
     >>> numeric_values(pa.array([1.5, None], pa.float32()))[0].tolist()
     [1.5, 0.0]
     """
-    values = _as_float(arr).fill_null(0.0).to_numpy(zero_copy_only=False)
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    values = _floats(arr)
+    if arr.null_count:
+        values[~_valid(arr)] = 0.0
     return values, first_bad(arr, np.isfinite(values))
 
 
@@ -220,7 +312,7 @@ def label_values(arr: pa.Array, numeric: bool) -> tuple[np.ndarray, tuple[int, s
     """
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
-    valid = arr.is_valid().to_numpy(zero_copy_only=False)
+    valid = _valid(arr)
     if _is_text(arr.type):
         offsets, data = text_buffers(arr)
         labels = np.empty(len(arr), np.float64)
@@ -229,8 +321,7 @@ def label_values(arr: pa.Array, numeric: bool) -> tuple[np.ndarray, tuple[int, s
         for i in np.flatnonzero(flags == LABEL_INEXACT).tolist():  # rare: long decimals
             labels[i] = float(arr[i].as_py())
         return labels, first_bad(arr, flags != LABEL_BAD)
-    values = _as_float(arr).to_numpy(zero_copy_only=False)
-    values = np.where(valid, values, np.nan)
+    values = np.where(valid, _floats(arr), np.nan)
     if numeric:
         return values, first_bad(arr, ~valid | np.isfinite(values))
     labels = np.where(values == 1.0, 1.0, np.where((values == 0.0) | (values == -1.0), 0.0,

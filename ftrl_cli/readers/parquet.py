@@ -8,6 +8,16 @@ and as Parquet trains the same model.  Ignored columns are never read.  Files ar
 after another (a folder's in the order of their paths), record batch by record batch, in
 memory bounded by a row group; a record's number in messages and ``Batch.lines`` is its
 1-based row within its file.
+
+A file is read with ``pyarrow.parquet`` alone (a folder needs ``pyarrow.dataset``, which
+takes a few tenths of a second to import, pandas with it when installed, to find its files
+and their partition values; each file is then read as a lone file): row group by row
+group, its columns decoded by Arrow's threads, the string columns that the file stores
+dictionary-encoded (pyarrow and Spark write them so by default) read as dictionaries, whose
+entries are hashed once per row group (``arrow_columns.DictionaryMemo``) and gathered by
+code.  Every column's hashes go straight into a row-major table that one kernel compacts
+into the CSR rows (``ftrl_cli.readers.arrow_batch``); the rows come out in Batches of at
+most ``MAX_BATCH_ROWS``.
 """
 
 from __future__ import annotations
@@ -15,39 +25,42 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.dataset as pds
 
 from ftrl_cli.errors import FtrlError, InputError, RowSource
-from ftrl_cli.readers import _parse_common as pc
-from ftrl_cli.readers._parse_arrow import merge_rows
 from ftrl_cli.readers._parse_delimited import R_IGNORE, R_LABEL, R_NUMERIC
-from ftrl_cli.readers._parse_driver import index_dtype
+from ftrl_cli.readers.arrow_batch import record_batch
 from ftrl_cli.readers.arrow_columns import (
+    DictionaryMemo,
     categorical_problem,
-    category_elements,
     label_problem,
-    label_values,
     numeric_problem,
-    numeric_values,
 )
 from ftrl_cli.readers.base import Batch, FeatureSpec
 from ftrl_cli.readers.crosses_spec import Crosses
-from ftrl_cli.readers.crossing import add_crosses, column_params, spec_crosses
-from ftrl_cli.readers.delimited import column_hashes, column_roles, describe_error
+from ftrl_cli.readers.crossing import column_params, spec_crosses
+from ftrl_cli.readers.delimited import column_hashes, column_roles
+
+if TYPE_CHECKING:
+    import pyarrow.dataset as pds
 
 _ARROW_ERRORS = (pa.ArrowException, OSError)
-_SCAN = pds.ParquetFragmentScanOptions(pre_buffer=False)
 # rows per record batch at most: a batch's element arrays take about 30 bytes per value,
 # and the commands keep a few batches in flight (bench, 500k rows of 39 columns: 65,536-row
 # batches peaked at 770 MB, against 430 MB for the same rows as TSV)
 MAX_BATCH_ROWS = 16384
+# rows decoded and hashed at a time (cut into Batches of MAX_BATCH_ROWS): fewer, larger
+# calls into Arrow and the kernels, and a row group's dictionary hashed once, not per batch
+DECODE_ROWS = 65536
 
 
 def open_dataset(path: str) -> pds.Dataset:
     """The Parquet file or folder ``path`` as a pyarrow dataset (hive partitions read)."""
+    import pyarrow.dataset as pds
+
     try:
         if os.path.isdir(path):
             return pds.dataset(path, format="parquet", partitioning="hive")
@@ -68,7 +81,19 @@ def parquet_names(path: str) -> tuple[str, ...]:
     >>> parquet_names(p)
     ('a',)
     """
-    return tuple(open_dataset(path).schema.names)
+    return tuple(parquet_schema(path).names)
+
+
+def parquet_schema(path: str) -> pa.Schema:
+    """The schema of a Parquet file (from its footer alone) or folder (its dataset's)."""
+    if os.path.isdir(path):
+        return open_dataset(path).schema
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_schema(path)
+    except _ARROW_ERRORS as e:
+        raise FtrlError(f"{path}: cannot read as Parquet ({_first_line(e)})") from None
 
 
 @dataclass(frozen=True)
@@ -85,12 +110,15 @@ class ParquetPlan:
     crosses: Crosses | None
     strings: bool
     key_column: str | None
+    bags: bool = False  # a feature column is a list: batches take the general way
+    text: tuple[str, ...] = ()  # the categorical string columns, read as dictionaries
 
 
-def parquet_plan(dataset: pds.Dataset, spec: FeatureSpec, source: str,
+def parquet_plan(dataset: pds.Dataset | pa.Schema, spec: FeatureSpec, source: str,
                  key_column: str | None = None) -> ParquetPlan:
-    """Check the columns' roles and types before any row is read."""
-    schema = dataset.schema
+    """Check the columns' roles and types (of ``dataset`` or a schema) before any row is
+    read."""
+    schema = dataset if isinstance(dataset, pa.Schema) else dataset.schema
     names = tuple(schema.names)
     roles = column_roles(names, spec, source)
     for name, role in zip(names, roles.tolist()):
@@ -112,6 +140,8 @@ def parquet_plan(dataset: pds.Dataset, spec: FeatureSpec, source: str,
     seeds, numeric = column_hashes(names, mode)
     crosses = spec_crosses(spec)
     cross, col_terms = column_params(crosses, names, spec, source)
+    categorical = [(n, schema.field(n).type) for n, r in zip(names, roles.tolist())
+                   if r not in (R_IGNORE, R_LABEL, R_NUMERIC)]
     return ParquetPlan(
         read=tuple(n for n, k in zip(names, keep) if k),
         names=names,
@@ -123,7 +153,14 @@ def parquet_plan(dataset: pds.Dataset, spec: FeatureSpec, source: str,
         crosses=crosses,
         strings=mode == "strings",
         key_column=key_column,
+        bags=any(_is_list(t) for _, t in categorical),
+        text=tuple(n for n, t in categorical if pa.types.is_string(t)
+                   or pa.types.is_large_string(t) or pa.types.is_binary(t)),
     )
+
+
+def _is_list(t: pa.DataType) -> bool:
+    return pa.types.is_list(t) or pa.types.is_large_list(t)
 
 
 def _fragments(dataset: pds.Dataset) -> list[pds.Fragment]:
@@ -143,97 +180,125 @@ def parquet_batches(path: str, spec: FeatureSpec, batch_rows: int,
     ...  parquet_batches(p, FeatureSpec("parquet", hash_bits=10), 100)]
     [([1.0, 0.0], [1, 0])]
     """
-    dataset = open_dataset(path)
-    plan = parquet_plan(dataset, spec, path, key_column)
+    folder = os.path.isdir(path)
+    dataset = open_dataset(path) if folder else None
+    schema = dataset.schema if folder else parquet_schema(path)
+    plan = parquet_plan(schema, spec, path, key_column)
     columns = list(plan.read)
     if key_column is not None and key_column not in columns:
         columns.append(key_column)
-    single = not os.path.isdir(path)
-    for fragment in _fragments(dataset):
-        source = RowSource(path if single else fragment.path)
+    rows = min(batch_rows, MAX_BATCH_ROWS)
+    memos = [DictionaryMemo() for _ in plan.read]
+    sources = [(path, None)] if not folder else [(f.path, f) for f in _fragments(dataset)]
+    for name, fragment in sources:
+        source = RowSource(name)
         row = 1
         try:
-            # on this thread, no read-ahead, no pre-buffering: Arrow's scan threads decode
-            # row groups ahead of the consumer without bound (the whole file, when training
-            # is slower), and pre-buffering holds many row groups' raw bytes at once
-            batches = fragment.to_batches(schema=dataset.schema, columns=columns,
-                                          batch_size=min(batch_rows, MAX_BATCH_ROWS),
-                                          batch_readahead=0,
-                                          fragment_readahead=0, use_threads=False,
-                                          fragment_scan_options=_SCAN)
+            if fragment is None:
+                batches = _file_batches(path, columns, plan)
+            else:
+                batches = _fragment_batches(fragment, schema, columns, plan)
             for rb in batches:
                 if rb.num_rows:
-                    yield record_batch(rb, plan, spec, source, row)
+                    yield from _records(rb, plan, spec, source, row, memos, rows)
                     row += rb.num_rows
         except _ARROW_ERRORS as e:
             raise FtrlError(f"{source}: cannot read as Parquet ({_first_line(e)})") from None
 
 
-def _bad(source: str, row: int, plan: ParquetPlan, code: int, name: str,
-         text: str) -> InputError:
-    return InputError(source, row, describe_error(plan.names, code, text,
-                                                   plan.names.index(name)))
+def _records(rb: pa.RecordBatch, plan: ParquetPlan, spec: FeatureSpec, source: RowSource,
+             first_row: int, memos: list[DictionaryMemo], rows: int) -> Iterator[Batch]:
+    """The Batches of at most ``rows`` records of ``rb``; at a bad record, those before it,
+    then its error."""
+    try:
+        batch = record_batch(rb, plan, spec, source, first_row, memos)
+    except InputError as e:
+        good = e.line - first_row
+        if good > 0:
+            yield from _pieces(record_batch(rb.slice(0, good), plan, spec, source, first_row,
+                                            memos), rows)
+        raise
+    yield from _pieces(batch, rows)
 
 
-def record_batch(rb: pa.RecordBatch, plan: ParquetPlan, spec: FeatureSpec, source: str,
-                 first_row: int) -> Batch:
-    """One record batch as a Batch: the features of its columns in the dataset's order."""
-    n = rb.num_rows
-    labels = np.full(n, np.nan)
-    parts = []
-    keys, terms = [], []
-    for name in plan.read:
-        k = plan.names.index(name)
-        role = int(plan.roles[k])
-        arr = rb.column(name)
-        if role == R_LABEL:
-            labels, bad = label_values(arr, spec.numeric_labels)
-            if bad is not None:
-                code = pc.E_NUMBER_LABEL if spec.numeric_labels else pc.E_LABEL
-                raise _bad(source, first_row + bad[0], plan, code, name, bad[1])
-            continue
-        if role == R_NUMERIC:
-            values, bad = numeric_values(arr)
-            if bad is not None:
-                raise _bad(source, first_row + bad[0], plan, pc.E_VALUE, name, bad[1])
-            parts.append((np.full(n, np.uint32(plan.numeric[k]), np.uint32), values, None))
-        else:
-            parts.append(category_elements(arr, int(plan.seeds[k]), plan.strings))
-        keys.append(plan.seeds[k])
-        terms.append(plan.col_terms[k])
-    return _merge(parts, np.array(keys, np.int64), np.array(terms, np.uint64), labels, plan,
-                  spec, source, first_row, rb)
+def _pieces(batch: Batch, rows: int) -> Iterator[Batch]:
+    """``batch`` cut into Batches of at most ``rows`` records (views of its arrays)."""
+    n = len(batch)
+    if n <= rows:
+        yield batch
+        return
+    for s in range(0, n, rows):
+        e = min(s + rows, n)
+        lo, hi = int(batch.indptr[s]), int(batch.indptr[e])
+        piece = Batch(batch.indptr[s : e + 1] - batch.indptr[s], batch.indices[lo:hi],
+                      batch.data[lo:hi], batch.n_features, batch.labels[s:e],
+                      batch.weights[s:e], batch.lines[s:e], batch.source)
+        if batch.key is not None:
+            piece.key = batch.key.slice(s, e - s)
+        yield piece
 
 
-def _merge(parts: list, seeds: np.ndarray, col_terms: np.ndarray, labels: np.ndarray,
-           plan: ParquetPlan, spec: FeatureSpec, source: str, first_row: int,
-           rb: pa.RecordBatch) -> Batch:
-    n = rb.num_rows
-    sizes = [len(p[0]) for p in parts]
-    base = np.cumsum([0, *sizes])[:-1].astype(np.int64)
-    bags = [p[2] for p in parts if p[2] is not None]
-    bag = np.cumsum([p[2] is not None for p in parts], dtype=np.int64) - 1
-    bag[[p[2] is None for p in parts]] = -1
-    ptrs = np.stack(bags) if bags else np.zeros((0, n + 1), np.int64)
-    hashes = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.uint32)
-    values = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
-    total = len(values)
-    idx_dtype = index_dtype(n, spec.hash_bits)
-    indptr = np.empty(n + 1, idx_dtype)
-    indices = np.empty(total, idx_dtype)
-    data = np.empty(total, np.float64)
-    meta = total if plan.cross else 1
-    out_h, out_k, out_t = np.empty(meta, np.uint32), np.empty(meta, np.uint32), \
-        np.empty(meta, np.uint64)
-    mask = spec.n_features - 1
-    nnz = merge_rows(base, bag, ptrs, hashes, values, seeds, col_terms, mask, plan.cross,
-                     indptr, indices, data, out_h, out_k, out_t)
-    indices, data = indices[:nnz], data[:nnz]
-    if plan.crosses is not None:
-        indptr, indices, data = add_crosses(plan.crosses, indptr, indices, data, out_h[:nnz],
-                                            out_k[:nnz], out_t[:nnz], mask)
-    batch = Batch(indptr, indices, data, spec.n_features, labels, np.ones(n),
-                  np.arange(first_row, first_row + n, dtype=np.int64), source)
-    if plan.key_column is not None:
-        batch.key = rb.column(plan.key_column)
-    return batch
+def _fragment_batches(fragment: pds.ParquetFileFragment, schema: pa.Schema, columns: list[str],
+                      plan: ParquetPlan) -> Iterator[pa.RecordBatch]:
+    """The record batches of one file of a folder (``columns`` of the dataset's ``schema``).
+
+    A file whose own columns are the dataset's (names and types) is read as a lone file
+    (``_file_batches``), its partition values added as constant columns (dictionary-encoded,
+    so a value is hashed once); any other goes through Arrow's scanner, which fills and
+    casts what differs.
+    """
+    import pyarrow.dataset as pds
+
+    keys = pds.get_partition_keys(fragment.partition_expression)
+    physical = fragment.physical_schema
+    own = [c for c in columns if c not in keys]
+    if all(physical.get_field_index(c) >= 0 and physical.field(c).type == schema.field(c).type
+           for c in own) and not any(physical.get_field_index(c) >= 0 for c in keys):
+        for rb in _file_batches(fragment.path, own, plan):
+            arrays = [rb.column(c) if c in own else
+                      _constant(keys[c], schema.field(c).type, rb.num_rows,
+                                c == plan.key_column) for c in columns]
+            yield pa.RecordBatch.from_arrays(arrays, names=columns)
+        return
+    # on this thread, no read-ahead, no pre-buffering: Arrow's scan threads decode row
+    # groups ahead of the consumer without bound (the whole file, when training is
+    # slower), and pre-buffering holds many row groups' raw bytes at once
+    yield from fragment.to_batches(
+        schema=schema, columns=columns, batch_size=DECODE_ROWS, batch_readahead=0,
+        fragment_readahead=0, use_threads=False,
+        fragment_scan_options=pds.ParquetFragmentScanOptions(pre_buffer=False))
+
+
+def _constant(value: object, t: pa.DataType, n: int, plain: bool) -> pa.Array:
+    """``n`` times ``value`` (a partition's), of type ``t``: dictionary-encoded unless
+    ``plain`` (a key column keeps the dataset's type)."""
+    if value is None:
+        return pa.nulls(n, t)
+    if plain:
+        return pa.array([value] * n, t)
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([value], t))
+
+
+def _file_batches(path: str, columns: list[str], plan: ParquetPlan) -> Iterator[pa.RecordBatch]:
+    """The record batches of one Parquet file, a row group at a time.
+
+    Its columns are decoded in Arrow's threads and each row group's column chunks are
+    fetched in one go (pre-buffered), one row group only: memory stays a row group's
+    whatever the file's size.  A string column stored dictionary-encoded (in the first row
+    group) is read as a dictionary: its codes are decoded, not its strings.
+    """
+    import pyarrow.parquet as pq
+
+    meta = pq.read_metadata(path)
+    first = meta.row_group(0) if meta.num_row_groups else None
+    coded = set()
+    if first is not None:
+        for i in range(first.num_columns):
+            chunk = first.column(i)
+            if chunk.has_dictionary_page:
+                coded.add(chunk.path_in_schema)
+    dictionaries = [c for c in plan.text if c in coded and c != plan.key_column]
+    f = pq.ParquetFile(path, read_dictionary=dictionaries, pre_buffer=True, metadata=meta)
+    for group in range(meta.num_row_groups):
+        yield from f.iter_batches(batch_size=DECODE_ROWS, row_groups=[group], columns=columns,
+                                  use_threads=True)

@@ -85,8 +85,38 @@ class Source:
         self._readinto = getattr(stream, "readinto", None)
         self._pos = 0  # bytes handed out (read or discarded)
         self.seekable = False  # a plain file: skip_to seeks instead of reading
+        # called with each run of bytes ``readinto`` hands out (empty at the end), e.g. to
+        # read feature names from the records the parser gets (``feature_names_read``)
+        self.tap: Callable[[memoryview], None] | None = None
+        self._stop: int | None = None  # the input ends here (``stop_at``)
+
+    def _room(self, n: int) -> int:
+        """``n``, or fewer where ``stop_at`` ends the input sooner."""
+        if self._stop is None:
+            return n
+        return max(0, min(n, self._stop - self._pos - len(self._head)))
+
+    def stop_at(self, offset: int) -> None:
+        """End the input at byte ``offset`` of the stream: a reader sees the bytes before it
+        only (a byte range of a file, cut at a line start, reads as a whole file would).
+
+        >>> src = Source("mem", io.BytesIO(b"ab\\ncd\\n")); src.stop_at(3); src.read(10)
+        b'ab\\n'
+        >>> src = Source("mem", io.BytesIO(b"ab\\ncd\\n")); _ = src.peek(6); src.stop_at(3)
+        >>> src.read(10)  # what was peeked past the end is dropped
+        b'ab\\n'
+        """
+        if offset < self._pos:
+            raise ValueError("can only stop ahead of what was read")
+        past = self._pos + len(self._head) - offset
+        if past > 0:
+            del self._head[len(self._head) - past:]
+        self._stop = offset
 
     def _raw_read(self, n: int) -> bytes:
+        n = self._room(n)
+        if n == 0:
+            return b""
         try:
             chunk = self._stream.read(n)
             self._read += len(chunk)
@@ -154,9 +184,18 @@ class Source:
             view[:k] = self._head[:k]
             del self._head[:k]
             self._pos += k
+            if self.tap is not None:
+                self.tap(view[:k])
             return k
         if self._eof:
+            if self.tap is not None:
+                self.tap(view[:0])
             return 0
+        if self._stop is not None:
+            view = view[: self._room(len(view))]
+            if not len(view):
+                self._eof = True
+                return 0
         if self._readinto is not None:
             try:
                 n = self._readinto(view)
@@ -170,6 +209,8 @@ class Source:
         if not n:
             self._eof = True
         self._pos += n or 0
+        if self.tap is not None:
+            self.tap(view[: n or 0])
         return n or 0
 
     @property
