@@ -31,6 +31,7 @@ from ftrl_cli.model import Model
 from ftrl_cli.outputs import open_output
 from ftrl_cli.readers.base import FeatureSpec
 from ftrl_cli.readers.compat import readable_as
+from ftrl_cli.table_memory import zeros
 
 FORMAT_VERSION = 1
 META_KEY = b"ftrl"
@@ -64,7 +65,7 @@ class Checkpoint:
     def serving_weights(self) -> tuple[np.ndarray, float]:
         """Dense kernel vector and bias, as the model predicts."""
         n = 1 << int(self.meta["features"]["hash_bits"])
-        w = np.zeros(n)
+        w = zeros(n)
         is_bias = self.columns["is_bias"]
         w[self.columns["index"][~is_bias]] = self.columns["weight"][~is_bias]
         bias = self.columns["weight"][is_bias]
@@ -110,7 +111,7 @@ def save(model: Model, spec: FeatureSpec, path: str, extra: dict | None = None,
                       "config": model.config.keras_config(), "registered_name": None},
         "features": spec.to_dict(),
         "hashing": spec.hashing_config(),
-        "model": {"use_bias": model.use_bias, "state_dtype": np.dtype(model.state.dtype).name,
+        "model": {"use_bias": model.use_bias, "state_dtype": model.dtype.name,
                   "layer": model.loss.keras_layer, "loss": model.loss.keras_loss},
         "counters": {"iterations": model.iterations, "examples": model.examples},
         "checksum": checksum.describe(cols),
@@ -119,11 +120,11 @@ def save(model: Model, spec: FeatureSpec, path: str, extra: dict | None = None,
     # ``variable`` through a two-entry dictionary: building a million Python-level strings
     # is slow. Parquet stores it as a plain string column with a dictionary page; decoding
     # it here instead would import pyarrow's compute layer (tens of milliseconds).
+    names = pa.StringArray.from_buffers(2, pa.py_buffer(np.array([0, 6, 10], np.int32)),
+                                        pa.py_buffer(b"kernelbias"))
     table = pa.table({
-        "variable": pa.DictionaryArray.from_arrays(
-            pa.array(is_bias.astype(np.int8)), pa.array(["kernel", "bias"])),
-        **{name: pa.array(values, type=pa.string() if values.dtype == object else None)
-           for name, values in cols.items() if name != "variable"}})
+        "variable": pa.DictionaryArray.from_arrays(_arrow(is_bias.astype(np.int8)), names),
+        **{name: _arrow(values) for name, values in cols.items() if name != "variable"}})
     with open_output(path) as fh:
         # Dictionary pages pay only for the two-value column; on the float columns they
         # cost time and make the file larger.  Without the stored Arrow schema every reader
@@ -133,6 +134,64 @@ def save(model: Model, spec: FeatureSpec, path: str, extra: dict | None = None,
                               use_dictionary=["variable"], store_schema=False) as writer:
             writer.write_table(table)
             writer.add_key_value_metadata({META_KEY: json.dumps(meta).encode()})
+
+
+def _arrow(values: np.ndarray):
+    """``values`` (numeric, bool, or strings as objects, 1-D) as an Arrow array, without a
+    copy where it can.
+
+    ``pa.array`` would do, but its first call imports pandas: 0.3 to 0.5 s of every
+    ``ftrl train``.  Only the string columns (feature names, None where unknown) go through
+    it.
+
+    >>> _arrow(np.array([1.5, 2.0])).to_pylist(), _arrow(np.array([True, False])).to_pylist()
+    ([1.5, 2.0], [True, False])
+    >>> _arrow(np.array(["a", None], dtype=object)).to_pylist()
+    ['a', None]
+    """
+    import pyarrow as pa
+
+    if values.dtype == object:
+        return pa.array(values, type=pa.string())
+    values = np.ascontiguousarray(values)
+    if values.dtype == np.bool_:  # Arrow packs booleans into bits, least significant first
+        data = np.packbits(values, bitorder="little")
+        return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(data)])
+    return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), len(values),
+                                 [None, pa.py_buffer(values)])
+
+
+def _numpy(column) -> np.ndarray:
+    """An Arrow column or array of numbers or booleans as a NumPy array.
+
+    Reads the buffers directly: Arrow's ``to_numpy`` imports pandas on first use, a third
+    of a second of every ``ftrl predict``.  Columns with nulls, or of other types, go the
+    usual way.
+
+    >>> import pyarrow as pa
+    >>> _numpy(pa.chunked_array([[1.5], [2.5, 3.0]])).tolist(), _numpy(_arrow(np.ones(2, bool)))
+    ([1.5, 2.5, 3.0], array([ True,  True]))
+    """
+    import pyarrow as pa
+
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    parts = []
+    for c in chunks:
+        t = c.type
+        if c.null_count or not (pa.types.is_integer(t) or pa.types.is_floating(t)
+                                or pa.types.is_boolean(t)):
+            return column.to_numpy(zero_copy_only=False)
+        data = c.buffers()[1]
+        if pa.types.is_boolean(t):
+            bits = np.unpackbits(np.frombuffer(data, np.uint8), bitorder="little")
+            parts.append(bits[c.offset : c.offset + len(c)].astype(bool))
+        else:
+            dt = np.dtype(t.to_pandas_dtype())
+            parts.append(np.frombuffer(data, dt, count=len(c), offset=c.offset * dt.itemsize))
+    if not parts:
+        return np.zeros(0, bool if pa.types.is_boolean(column.type)
+                        else column.type.to_pandas_dtype())
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def load(path: str, weights_only: bool = False, verify: bool = True) -> Checkpoint:
@@ -169,7 +228,7 @@ def load(path: str, weights_only: bool = False, verify: bool = True) -> Checkpoi
     missing = need - set(table.column_names)
     if missing:
         raise FtrlError(f"{path}: model lacks column(s) {sorted(missing)}")
-    columns = {name: table.column(name).to_numpy(zero_copy_only=False)
+    columns = {name: _numpy(table.column(name))
                for name in table.column_names if name != "variable"}
     columns["is_bias"] = _is_bias(table.column("variable"), path)
     # Non-finite values first: that message says more than a checksum mismatch would, and
@@ -206,7 +265,7 @@ def _is_bias(variable, path: str) -> np.ndarray:
         if chunk.null_count:
             raise FtrlError(f"{path}: model has rows without a variable name")
         names = np.array([v == "bias" for v in chunk.dictionary.to_pylist()], dtype=bool)
-        masks.append(names[chunk.indices.to_numpy(zero_copy_only=False)])
+        masks.append(names[_numpy(chunk.indices)])
     return np.concatenate(masks)
 
 

@@ -38,13 +38,13 @@ class ModelSnapshot:
 
     @classmethod
     def capture(cls, model: Model) -> ModelSnapshot:
-        rows = np.flatnonzero(model.touched)
+        rows = model.touched_rows()
         return cls(rows, np.take(model.state, rows, axis=0), model.mark[rows],
                    model.pending[: model.ctr[L.CTR_NPEND]].copy(), model.ctr.copy())
 
     def restore(self, model: Model) -> None:
         """Put ``model`` back in the captured state (rows touched since become untouched)."""
-        since = np.flatnonzero(model.touched)
+        since = model.touched_rows()
         model.state[since] = 0
         model.mark[since] = 0
         model.state[self.rows] = self.state

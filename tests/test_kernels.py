@@ -6,6 +6,7 @@ import pytest
 import scipy.sparse as sp
 
 from ftrl_cli.config import OptimizerConfig
+from ftrl_cli.errors import NonFiniteError
 from ftrl_cli.kernels.ftrl import coordinate_update
 from ftrl_cli.kernels.train import train_rows
 from ftrl_cli.model import Model
@@ -268,3 +269,113 @@ def test_sqrt_pair_equals_scalar_square_roots_bit_for_bit():
         got_x, got_y = np.empty_like(x), np.empty_like(y)
         pairs(x, y, got_x, got_y)
         assert np.array_equal(got_x, np.sqrt(x)) and np.array_equal(got_y, np.sqrt(y))
+
+
+def test_online_repeats_in_long_records_equal_general_path_bit_for_bit():
+    # Records of up to 400 features, many of them repeated several times: the online
+    # kernel's record-local sums (a small open-addressing table) must give exactly the
+    # general path's per-coordinate sums, applied once per coordinate.
+    rng = np.random.default_rng(7)
+    lengths = rng.integers(0, 400, size=60)
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    # few distinct coordinates per record: many repeats and probe collisions
+    indices = rng.integers(0, 1 << 12, size=indptr[-1]).astype(np.int32)
+    indices[::3] = rng.integers(0, 40, size=len(indices[::3]))
+    data = rng.uniform(-1, 1, size=indptr[-1])
+    y = (rng.random(len(lengths)) < 0.4).astype(float)
+    w = np.ones(len(lengths))
+    cfg = OptimizerConfig(learning_rate=0.1, l1_regularization_strength=0.01)
+    fast = Model(cfg, 12)
+    assert fast._online(1)
+    p_fast = fast.train_csr(indptr, indices, data, y, w)
+    slow = Model(cfg, 12)
+    p_slow = np.empty(len(y))
+    state, gbuf, mark, active, pending, ctr, hp, cols, kind, params = slow._kernel_args()
+    train_rows(indptr, indices, data, y, w, np.empty(0), state, gbuf, mark, active, pending,
+               ctr, hp, cols, kind, params, 1, p_slow)
+    np.testing.assert_array_equal(p_fast, p_slow)
+    np.testing.assert_array_equal(fast.state[:, :3], slow.state[:, :3])
+    np.testing.assert_array_equal(fast.touched, slow.touched)
+    assert (fast.gbuf == 0).all() and (fast.mark == 0).all()
+
+
+def test_large_tables_are_zeroed_aligned_and_independent():
+    from ftrl_cli.table_memory import HUGE_PAGE, zeros
+
+    a = zeros((1 << 20, 4))
+    b = zeros((1 << 20, 4))
+    assert a.ctypes.data % HUGE_PAGE == 0 and not a.any()
+    a[12345, 2] = 1.5
+    assert not b.any() and a.sum() == 1.5
+    assert zeros(10, np.uint8).tolist() == [0] * 10
+
+
+COMPACT_CONFIGS = [
+    {"learning_rate": 0.2, "beta": 1.0},
+    {"learning_rate": 0.2, "l1_regularization_strength": 0.01, "beta": 0.5,
+     "l2_regularization_strength": 0.01, "l2_shrinkage_regularization_strength": 0.02,
+     "initial_accumulator_value": 0.0},
+    {"learning_rate": 0.1, "l2_regularization_strength": 0.3, "clipvalue": 0.3,
+     "loss_scale_factor": 4.0},
+    {"learning_rate": 0.3},  # Keras's defaults otherwise: no L1, L2 or beta
+    {"learning_rate": 0.3, "initial_accumulator_value": 0.0, "l1_regularization_strength": 0.02},
+]
+
+
+@pytest.mark.parametrize("cfg", range(len(COMPACT_CONFIGS)))
+def test_compact_rows_equal_full_rows_bit_for_bit(cfg):
+    # 16-byte rows recompute each weight from (linear, accumulator): predictions, saved
+    # rows, scores and a conversion to full rows mid-training equal the full layout's.
+    X, y = sparse_with_duplicates(n=1500, seed=4)
+    w = np.random.default_rng(1).uniform(0, 2, size=len(y))
+    config = OptimizerConfig(**COMPACT_CONFIGS[cfg])
+    full, small = Model(config, 6), Model(config, 6, compact=True)
+    assert small.compact and not full.compact
+    assert small._state.shape[1] == 2
+    np.testing.assert_array_equal(full.train(X, y, w), small.train(X, y, w))
+    rows_full, sub_full = full.synced_rows()
+    rows_small, sub_small = small.synced_rows()
+    np.testing.assert_array_equal(rows_full, rows_small)
+    np.testing.assert_array_equal(sub_full[:, :3], sub_small[:, :3])
+    args = (X.indptr, X.indices, X.data)
+    np.testing.assert_array_equal(full.predict_csr(*args), small.predict_csr(*args))
+    np.testing.assert_array_equal(full.serving_weights()[0], small.serving_weights()[0])
+    np.testing.assert_array_equal(small.state[:, :3], full.state[:, :3])  # converts
+    assert not small.compact
+    np.testing.assert_array_equal(full.train(X, y, w), small.train(X, y, w))
+    np.testing.assert_array_equal(small.state, full.state)
+
+
+def test_compact_rows_only_where_weights_are_recomputable():
+    base = {"learning_rate": 0.1, "beta": 1.0}
+    assert Model(OptimizerConfig(**base), 4, compact=True).compact
+    for extra in ({"weight_decay": 0.01}, {"use_ema": True}, {"clipnorm": 1.0},
+                  {"gradient_accumulation_steps": 2}, {"learning_rate_power": -0.3}):
+        assert not Model(OptimizerConfig(**{**base, **extra}), 4, compact=True).compact
+    assert not Model(OptimizerConfig(**base), 4, dtype=np.float32, compact=True).compact
+    schedule = parse_schedule({"class_name": "InverseTimeDecay", "config": {
+        "initial_learning_rate": 0.3, "decay_steps": 10, "decay_rate": 0.5}})
+    assert not Model(OptimizerConfig(learning_rate=schedule, beta=1.0), 4, compact=True).compact
+
+
+def test_compact_zero_accumulator_fails_where_keras_does():
+    # Initial accumulator 0, no L2 or beta and a zero gradient: Keras's new weight is 0 / 0.
+    for compact in (False, True):
+        m = Model(OptimizerConfig(learning_rate=0.5, initial_accumulator_value=0.0), 4,
+                  compact=compact)
+        assert m.compact == compact
+        with pytest.raises(NonFiniteError) as e:
+            m.train_csr(np.array([0, 1]), np.array([3], np.int32), np.zeros(1), np.ones(1))
+        assert e.value.row == 0
+
+
+def test_compact_nonfinite_margin_leaves_no_marks():
+    # A record whose margin is not finite stops training; the rows it read must be left
+    # exactly as they were (their accumulators were marked while reading it).
+    m = Model(OptimizerConfig(learning_rate=0.5, beta=1.0), 4, compact=True)
+    m.train_csr(np.array([0, 2]), np.array([1, 2], np.int32), np.ones(2), np.ones(1))
+    before = m._state.copy()
+    with pytest.raises(NonFiniteError):
+        m.train_csr(np.array([0, 2]), np.array([1, 3], np.int32), np.array([1.0, np.inf]),
+                    np.ones(1))
+    np.testing.assert_array_equal(m._state, before)

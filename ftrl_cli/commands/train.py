@@ -22,7 +22,7 @@ from ftrl_cli.feature_names import DEFAULT_MAX_NAMES, names_book, names_to_save
 from ftrl_cli.feature_names_read import NameRecorder
 from ftrl_cli.holdout import Holdout, holdout_from_options, learn, no_holdout
 from ftrl_cli.losses import LOGISTIC, Loss, by_name
-from ftrl_cli.model import Model
+from ftrl_cli.model import COMPACT_FROM_BITS, Model
 from ftrl_cli.pipeline import prefetch
 from ftrl_cli.plots import check_plot_path, loss_figure, write_figure
 from ftrl_cli.progress import Progress
@@ -133,7 +133,14 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     elif ckpt is not None:
         model = checkpoint.restore(ckpt, cfg, dtype)
     else:
-        model = Model(cfg, spec.hash_bits, use_bias, dtype, model_loss)
+        # Compact rows for large tables, or many features a record (crosses reach far more
+        # of the table), where nothing will ask for the full ones (snapshots for early
+        # stopping, resumable checkpoints, Dask's replicas): converting would need both
+        # at once.
+        large = spec.hash_bits >= COMPACT_FROM_BITS or spec.interactions or spec.vw_interactions
+        model = Model(cfg, spec.hash_bits, use_bias, dtype, model_loss,
+                      compact=bool(large) and batch_size == 1 and rule is None
+                      and not resumable and dask is None)
     if not quiet:
         first_run_notice()
     progress = Progress(None if quiet else sys.stderr, loss=model_loss,

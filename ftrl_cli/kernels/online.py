@@ -8,6 +8,8 @@ prediction and updated while their cache lines are still hot.
 
 import math
 
+import numpy as np
+
 from ftrl_cli.kernels.ftrl import coordinate_update
 from ftrl_cli.kernels.jit import njit
 from ftrl_cli.kernels.layout import (
@@ -27,7 +29,6 @@ from ftrl_cli.kernels.layout import (
     HP_SHRINK,
     HP_WD,
     LOSS_SQUARED,
-    MARK_ACTIVE,
     OK,
     STAMP_MOD,
     N,
@@ -64,13 +65,53 @@ def _update(state, j, g, lr, hp, stamp):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def train_online(indptr, indices, values, labels, weights, base, state, gbuf, mark, ctr, hp,
+def _update_repeated(state, indices, values, start, end, d, lr, hp, stamp, slots, gsum):
+    # The sums are gathered in a small table local to the record (it stays in L1), not in
+    # an array the size of the model, whose every touched page would stay resident.
+    size = slots.shape[0]
+    for i in range(size):
+        slots[i] = -1
+    for k in range(start, end):
+        j = indices[k]
+        h = (j * 0x9E3779B1) & (size - 1)
+        while slots[h] >= 0 and indices[start + slots[h]] != j:
+            h = (h + 1) & (size - 1)
+        if slots[h] < 0:
+            slots[h] = k - start
+            gsum[k - start] = 0.0
+        gsum[slots[h]] += d * values[k]
+    nonfinite = 0.0
+    for k in range(start, end):
+        j = indices[k]
+        h = (j * 0x9E3779B1) & (size - 1)
+        while indices[start + slots[h]] != j:
+            h = (h + 1) & (size - 1)
+        if slots[h] == k - start:
+            nonfinite += _update(state, j, gsum[k - start], lr, hp, stamp)
+    return nonfinite
+
+
+def scratch_sizes(indptr) -> tuple[int, int]:
+    """``(len(slots), len(gsum))`` that `train_online` needs for these CSR rows.
+
+    >>> scratch_sizes(np.array([0, 3, 4]))
+    (8, 3)
+    """
+    longest = int(np.max(np.diff(indptr))) if len(indptr) > 1 else 0
+    return 1 << max(2 * longest - 1, 1).bit_length(), max(longest, 1)
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def train_online(indptr, indices, values, labels, weights, base, state, slots, gsum, ctr, hp,
                  sched_kind, sched_p, preds):
     """One optimizer step per record, in order; ``preds[r]`` is the prediction before it.
 
-    ``base`` holds each record's base margin, or is empty.  Returns ``OK``, or stops at the
-    first record whose margin is not finite or whose update makes a weight non-finite and
-    returns ``2 * row + FAIL_MARGIN`` or ``FAIL_WEIGHT`` (kernels.layout).
+    ``base`` holds each record's base margin, or is empty.  ``slots`` and ``gsum`` are
+    scratch for a record whose features repeat: ``slots`` (int64) a power of two at least
+    twice the longest record, ``gsum`` (float64) as long as the longest record; see
+    `scratch_sizes`.  Returns ``OK``, or stops at the first record whose margin is not
+    finite or whose update makes a weight non-finite and returns ``2 * row + FAIL_MARGIN``
+    or ``FAIL_WEIGHT`` (kernels.layout).
     """
     bias_row = state.shape[0] - 1
     use_bias = hp[HP_BIAS] != 0.0
@@ -113,18 +154,10 @@ def train_online(indptr, indices, values, labels, weights, base, state, gbuf, ma
             for k in range(start, end):
                 nonfinite += _update(state, indices[k], d * values[k], lr, hp, stamp)
         else:
-            # A feature occurs twice (or a hash collision): its gradient is the sum.
-            for k in range(start, end):
-                gbuf[indices[k]] += d * values[k]
-            for k in range(start, end):
-                j = indices[k]
-                if mark[j] & MARK_ACTIVE == 0:
-                    mark[j] |= MARK_ACTIVE
-                    nonfinite += _update(state, j, gbuf[j], lr, hp, stamp)
-            for k in range(start, end):
-                j = indices[k]
-                mark[j] &= ~MARK_ACTIVE
-                gbuf[j] = 0.0
+            # A feature occurs twice (or a hash collision): its gradient is the sum, applied
+            # once, at its first occurrence.
+            nonfinite += _update_repeated(state, indices, values, start, end, d, lr, hp,
+                                          stamp, slots, gsum)
         if use_bias:
             nonfinite += _update(state, bias_row, d, lr, hp, stamp)
         ctr[CTR_IT] += 1

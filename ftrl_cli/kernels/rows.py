@@ -38,3 +38,25 @@ def _gather_into(indptr, indices, data, rows, new_indptr, new_indices, new_data)
         for k in range(new_indptr[r + 1] - dst):
             new_indices[dst + k] = indices[src + k]
             new_data[dst + k] = data[src + k]
+
+
+def nonzero_rows(table: np.ndarray, first: int, second: int) -> np.ndarray:
+    """Indices (int64, ascending) of the rows of a 2-D table whose column ``first`` or
+    ``second`` is not zero: one compiled pass, no table-sized temporaries.
+
+    >>> nonzero_rows(np.array([[0.0, 1.0], [0.0, 0.0], [2.0, 0.0]]), 0, 1).tolist()
+    [0, 2]
+    """
+    out = np.empty(table.shape[0], dtype=np.int64)  # only the pages written become resident
+    n = _nonzero_rows_into(table, first, second, out)
+    return out[:n].copy()
+
+
+@njit(nogil=True, cache=True)
+def _nonzero_rows_into(table, first, second, out):
+    n = 0
+    for i in range(table.shape[0]):
+        if table[i, first] != 0 or table[i, second] != 0:
+            out[n] = i
+            n += 1
+    return n
