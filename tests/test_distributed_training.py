@@ -107,6 +107,7 @@ def test_a_worker_lost_mid_round_leaves_a_valid_model(client, data, single, tmp_
      "a --learning-rate schedule is not available with --dask"),
     (["--negative-sampling", "0.5"], "--negative-sampling is not available with --dask"),
     (["--checkpoint-every", "1000"], "--checkpoint-every and --resume are not available"),
+    (["--feature-names"], "--feature-names is not available with --dask"),
 ])
 def test_options_that_cannot_work_are_refused(data, tmp_path, extra, message):
     out = tmp_path / "m.parquet"

@@ -75,7 +75,7 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
                        holdout=holdout_from_options(passes, **(holdout or {})),
                        resumable=checkpoint_every is not None or resume,
                        sampling_rate=sampling.rate, plot_loss=plot_loss, errors=errors,
-                       sync_every=sync_every or 1)
+                       sync_every=sync_every or 1, feature_names=feature_names)
         inputs = expand_inputs(inputs)
     check_inputs(inputs)
     check_writable(output)
@@ -158,8 +158,6 @@ def run_train(*, inputs: list[str], output: str, init_model: str | None, passes:
     # differently); the model records the first input's names.
     read_spec, spec = spec, replace(spec, columns=columns)
     if dask is not None:
-        if feature_names:
-            raise FtrlError("--feature-names is not supported with --dask")
         return _train_on_dask(dask, model, inputs, (read_spec, spec), output, sampling,
                               passes, sync_every, init_model, verify, max_line_bytes, quiet,
                               metrics_out, piece_size, start)

@@ -36,7 +36,7 @@ SYNC_EVERY = 1000  # records per worker per round
 
 def refuse_options(*, inputs: list[str], batch_size: int, holdout: Any, resumable: bool,
                    sampling_rate: float | None, plot_loss: str | None, errors: dict | None,
-                   sync_every: int) -> None:
+                   sync_every: int, feature_names: bool = False) -> None:
     """The one-line error for a ``train`` option that does not work with ``--dask``.
 
     >>> refuse_options(inputs=["a.vw"], batch_size=4, holdout=None, resumable=False,
@@ -63,6 +63,8 @@ def refuse_options(*, inputs: list[str], batch_size: int, holdout: Any, resumabl
         raise FtrlError("--plot-loss is not available with --dask")
     if errors and (errors.get("on_error") == "skip" or errors.get("rejects")):
         raise FtrlError("--on-error skip is not available with --dask")
+    if feature_names:
+        raise FtrlError("--feature-names is not available with --dask")
 
 
 def refuse_config(cfg: OptimizerConfig) -> None:
