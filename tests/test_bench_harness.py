@@ -262,11 +262,13 @@ def test_docstring_examples(module):
 
 
 def test_memory_breakdown_splits_the_peak(data):
-    from bench.memory import breakdown_table
+    from bench.memory import breakdown_table, state_mb
 
     mb = 2**20
+    # the gather buffer of multi-record steps is allocated but not touched: not counted
     state = {"arrays": {"state": {"bytes": 512 * mb, "shape": "16777217×4", "dtype": "float64"},
-                        "gbuf": {"bytes": 128 * mb, "shape": "16777217", "dtype": "float64"}}}
+                        "gbuf": {"bytes": 128 * mb, "shape": "16777217", "dtype": "float64",
+                                 "touched": False}}}
     results = [
         _result("train/ftrl/criteo", "train", [2.0], bits=24, rss=1000),  # 24 is the headline
         _result("memory/base", "memory", [1.0], bits=10, rss=200),
@@ -278,11 +280,12 @@ def test_memory_breakdown_splits_the_peak(data):
     rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ")[1].rstrip(" |")
             for line in breakdown_table(o).splitlines()[2:]}
     assert rows["peak RSS of ftrl train (criteo TSV), MB"] == "1,000"
-    assert rows["optimizer state allocated (the model's arrays), MB"] == "640"
+    assert rows["optimizer state (the model's arrays one-record steps touch), MB"] == "512"
     assert rows["the rest: reader buffers, batches, checkpoint write (peak − interpreter − "
-                "state), MB"] == "160"  # 1000 − 200 − 640
+                "state), MB"] == "288"  # 1000 − 200 − 512
     assert rows["state faulted in by 100 rows (that run − the interpreter line), MB"] == "100"
-    assert rows["state bytes per weight"] == "40.0"
+    assert rows["state bytes per weight"] == "32.0"
+    assert "`gbuf` 16777217 float64 128 MB (untouched here)" in state_mb(o, 24)[1]
 
 
 def test_a_part_without_its_own_section_gets_a_table_per_phase(data):
