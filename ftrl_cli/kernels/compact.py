@@ -32,6 +32,7 @@ from ftrl_cli.kernels.layout import (
 )
 from ftrl_cli.kernels.loss import margin_gradient, prediction
 from ftrl_cli.kernels.memory import prefetch
+from ftrl_cli.kernels.online import first_seen, gather_repeats
 from ftrl_cli.kernels.schedule import learning_rate_at
 from ftrl_cli.kernels.simd import sqrt_pair
 
@@ -115,27 +116,12 @@ def _unmark(state, indices, start, end):
 
 @njit(nogil=True, cache=True, error_model="numpy")
 def _step_repeated(state, indices, values, start, end, d, lr, hp, wtmp, slots, gsum):
-    # online._update_repeated: each coordinate's summed gradient, applied once
-    size = slots.shape[0]
-    for i in range(size):
-        slots[i] = -1
-    for k in range(start, end):
-        j = indices[k]
-        h = (j * 0x9E3779B1) & (size - 1)
-        while slots[h] >= 0 and indices[start + slots[h]] != j:
-            h = (h + 1) & (size - 1)
-        if slots[h] < 0:
-            slots[h] = k - start
-            gsum[k - start] = 0.0
-        gsum[slots[h]] += d * values[k]
+    # as online._update_repeated: each coordinate's summed gradient, applied once
+    gather_repeats(indices, values, start, end, d, slots, gsum)
     nonfinite = 0.0
     for k in range(start, end):
-        j = indices[k]
-        h = (j * 0x9E3779B1) & (size - 1)
-        while indices[start + slots[h]] != j:
-            h = (h + 1) & (size - 1)
-        if slots[h] == k - start:
-            nonfinite += _step(state, j, wtmp[k - start], gsum[k - start], lr, hp)
+        if first_seen(indices, start, k, slots):
+            nonfinite += _step(state, indices[k], wtmp[k - start], gsum[k - start], lr, hp)
     return nonfinite
 
 

@@ -64,8 +64,10 @@ def _update(state, j, g, lr, hp, stamp):
     return state[j, W] - state[j, W]
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
-def _update_repeated(state, indices, values, start, end, d, lr, hp, stamp, slots, gsum):
+@njit(nogil=True, cache=True, inline="always")
+def gather_repeats(indices, values, start, end, d, slots, gsum):
+    """Sum a record's gradients ``d * value`` per coordinate: the sum of the coordinate
+    first seen at offset ``k - start`` lands in ``gsum[k - start]`` (see ``first_seen``)."""
     # The sums are gathered in a small table local to the record (it stays in L1), not in
     # an array the size of the model, whose every touched page would stay resident.
     size = slots.shape[0]
@@ -80,14 +82,26 @@ def _update_repeated(state, indices, values, start, end, d, lr, hp, stamp, slots
             slots[h] = k - start
             gsum[k - start] = 0.0
         gsum[slots[h]] += d * values[k]
+
+
+@njit(nogil=True, cache=True, inline="always")
+def first_seen(indices, start, k, slots):
+    """Whether ``indices[k]`` occurs first at ``k`` in its record (after ``gather_repeats``)."""
+    size = slots.shape[0]
+    j = indices[k]
+    h = (j * 0x9E3779B1) & (size - 1)
+    while indices[start + slots[h]] != j:
+        h = (h + 1) & (size - 1)
+    return slots[h] == k - start
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _update_repeated(state, indices, values, start, end, d, lr, hp, stamp, slots, gsum):
+    gather_repeats(indices, values, start, end, d, slots, gsum)
     nonfinite = 0.0
     for k in range(start, end):
-        j = indices[k]
-        h = (j * 0x9E3779B1) & (size - 1)
-        while indices[start + slots[h]] != j:
-            h = (h + 1) & (size - 1)
-        if slots[h] == k - start:
-            nonfinite += _update(state, j, gsum[k - start], lr, hp, stamp)
+        if first_seen(indices, start, k, slots):
+            nonfinite += _update(state, indices[k], gsum[k - start], lr, hp, stamp)
     return nonfinite
 
 
